@@ -1,0 +1,3 @@
+"""Conference Dissent & Appeals Service."""
+
+__version__ = "0.1.0"

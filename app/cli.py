@@ -1,0 +1,115 @@
+"""The `dissent` command line: serve, migrate, demo, token, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+
+from app.config import get_settings
+
+app = typer.Typer(help="Conference Dissent & Appeals Service", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+    port: int = typer.Option(8000, help="Port"),
+    workers: int = typer.Option(1, help="Worker processes"),
+) -> None:
+    """Run the API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the latest migration (Alembic `upgrade head`)."""
+    from app.migrations_state import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is at the latest migration")
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Create one demo authority per profile with people and a meeting; print tokens."""
+    from app.demo import load_demo
+
+    settings = get_settings()
+    admin, authorities = asyncio.run(load_demo(settings))
+    base = f"http://{host}:{port}"
+    typer.echo(f"\nAPI docs (Swagger UI): {base}/docs\n")
+    typer.echo(f"system_admin token:\n  {admin}\n")
+    for entry in authorities:
+        typer.echo(f"Authority {entry.code} ({entry.profile})")
+        if entry.conference_id:
+            typer.echo(f"  demo conference: {base}/v1/conferences/{entry.conference_id}")
+        for role, token in entry.tokens.items():
+            typer.echo(f"  {role:<14} {token}")
+        typer.echo("")
+    typer.echo("Use a token as:  curl -H 'Authorization: Bearer <token>' " + base + "/v1/conferences\n")
+
+
+@app.command()
+def token(
+    sub: str = typer.Option(..., help="Person id"),
+    roles: str = typer.Option(..., help="Comma-separated roles"),
+    authority: str | None = typer.Option(None, help="Authority code (not needed for system_admin)"),
+    agency: str | None = typer.Option(None),
+    name: str | None = typer.Option(None),
+    hours: int = typer.Option(12, min=1, max=24 * 30),
+) -> None:
+    """Mint a development token signed with AUTH_JWT_SECRET."""
+    from datetime import timedelta
+
+    from app.security import mint_token
+
+    settings = get_settings()
+    if not settings.auth_jwt_secret:
+        typer.echo("AUTH_JWT_SECRET is not set", err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        mint_token(
+            settings.auth_jwt_secret,
+            sub=sub,
+            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            authority=authority,
+            agency=agency,
+            name=name,
+            ttl=timedelta(hours=hours),
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+        )
+    )
+
+
+def render_openapi() -> str:
+    from app.config import Settings
+    from app.main import create_app
+
+    spec = create_app(Settings(auth_jwt_secret="x" * 32, database_url="sqlite://")).openapi()
+    return json.dumps(spec, indent=2, sort_keys=True) + "\n"
+
+
+@app.command()
+def openapi(output: Path = typer.Option(Path("openapi/openapi.json"), help="Where to write")) -> None:
+    """Write the OpenAPI description."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_openapi(), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,46 @@
+"""Settings, read once from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = Field(default="development", description="development | test | production")
+    database_url: str = Field(default="sqlite:///./data/dissent.db")
+    database_pool_size: int = Field(default=20, ge=1, le=200)
+
+    auth_jwt_secret: str | None = None
+    auth_jwt_public_keys_file: Path | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+
+    test_clock_enabled: bool = False
+    log_level: str = "INFO"
+    max_body_bytes: int = 64 * 1024
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth_jwt_secret and self.auth_jwt_public_keys_file:
+            raise ValueError("set either AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEYS_FILE, not both")
+        if self.environment == "production":
+            if self.auth_jwt_secret == DEFAULT_DEV_SECRET:
+                raise ValueError("the development JWT secret must not be used in production")
+            if self.test_clock_enabled:
+                raise ValueError("TEST_CLOCK_ENABLED must be off in production")
+        if self.auth_jwt_secret is not None and len(self.auth_jwt_secret) < 32:
+            raise ValueError("AUTH_JWT_SECRET must be at least 32 characters")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,144 @@
+"""Request dependencies: the session, the caller, role checks and the request context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.clock import current_time
+from app.config import Settings
+from app.db import Database
+from app.errors import Forbidden, Unauthorized
+from app.etag import check_version
+from app.models.authority import Authority
+from app.profiles import Profile, get_profile
+from app.rules.calendar import WorkingCalendar
+from app.security import AuthError, Principal, TokenVerifier
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT issued by the authority's identity provider")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session, opened on first use; `RequestMiddleware` ends it."""
+    state = request.state
+    session: AsyncSession | None = getattr(state, "session", None)
+    if session is None:
+        db: Database = request.app.state.db
+        if db.write_lock is not None:
+            await db.write_lock.acquire()
+            state.sqlite_lock = db.write_lock
+        session = db.session()
+        state.session = session
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized()
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        principal = verifier.verify(credentials.credentials)
+    except AuthError as exc:
+        raise Unauthorized(str(exc)) from exc
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency that lets the caller through if they hold any of `roles`."""
+
+    async def _check(principal: CurrentUser) -> Principal:
+        if not principal.has_any(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return Depends(_check)
+
+
+async def get_now(session: SessionDep, settings: SettingsDep) -> datetime:
+    return await current_time(session, settings)
+
+
+Now = Annotated[datetime, Depends(get_now)]
+
+
+@dataclass
+class Ctx:
+    """What a service needs to act for a caller within their authority."""
+
+    session: AsyncSession
+    actor: Principal
+    authority: Authority
+    now: datetime
+    request_id: str | None
+    if_match: str | None = None
+
+    def check_version(self, version: int) -> None:
+        """Honour the request's If-Match against the row about to change (412 on mismatch)."""
+        check_version(self.if_match, version)
+
+    @cached_property
+    def profile(self) -> Profile:
+        profile = get_profile(self.authority.profile)
+        if profile is None:  # authorities are only created with a known profile
+            raise RuntimeError(f"authority {self.authority.code} has unknown profile")
+        return profile
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        from datetime import date
+
+        return WorkingCalendar(
+            self.authority.jurisdiction,
+            self.authority.timezone,
+            [date.fromisoformat(d) for d in self.authority.closure_dates],
+        )
+
+
+async def load_authority(session: AsyncSession, code: str | None) -> Authority:
+    if code is None:
+        raise Forbidden("this token is not for a local authority")
+    result = await session.exec(select(Authority).where(Authority.code == code))
+    authority = result.first()
+    if authority is None:
+        raise Forbidden("the token's authority is not registered with this service")
+    return authority
+
+
+async def get_ctx(request: Request, session: SessionDep, principal: CurrentUser, now: Now) -> Ctx:
+    authority = await load_authority(session, principal.authority)
+    return Ctx(
+        session=session,
+        actor=principal,
+        authority=authority,
+        now=now,
+        request_id=getattr(request.state, "request_id", None),
+        if_match=request.headers.get("if-match"),
+    )
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]

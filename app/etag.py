@@ -1,0 +1,32 @@
+"""Optimistic concurrency over HTTP: `version` as a strong ETag, honoured in If-Match."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from app.errors import PreconditionFailed
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def check_if_match(request: Request, version: int) -> None:
+    check_version(request.headers.get("if-match"), version)
+
+
+def check_version(header: str | None, version: int) -> None:
+    if header is None:
+        return
+    candidates = [c.strip() for c in header.split(",")]
+    if "*" in candidates:
+        return
+    wanted = etag(version)
+    if not any(c.removeprefix("W/") == wanted or c == str(version) for c in candidates):
+        raise PreconditionFailed(
+            f"the resource is at version {version}; reload it and try again",
+        )

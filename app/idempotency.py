@@ -1,0 +1,105 @@
+"""`Idempotency-Key` on POST: the same key and body within 24 hours replays the first
+response; another body → 422 `idempotency_key_reused`; a duplicate arriving while the first
+is still in flight → 409 `idempotency_key_in_progress`.
+
+The record is inserted in the request's own transaction and completed by the middleware just
+before commit, so a key is remembered exactly when its change is."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import Message
+
+from app.deps import CurrentUser, Now, SessionDep
+from app.errors import Conflict, RuleViolation
+from app.models.platform import IdempotencyRecord
+
+RETENTION = timedelta(hours=24)
+_REPLAYED_HEADERS = ("content-type", "etag", "location")
+
+
+class IdempotentReplay(Exception):
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
+def replay_response(record: IdempotencyRecord) -> Response:
+    headers = dict(record.response_headers)
+    headers["Idempotent-Replayed"] = "true"
+    media_type = headers.pop("content-type", "application/json")
+    return Response(
+        content=record.response_body or "",
+        status_code=record.status_code or 200,
+        headers=headers,
+        media_type=media_type,
+    )
+
+
+async def idempotency(request: Request, session: SessionDep, principal: CurrentUser, now: Now) -> None:
+    key = request.headers.get("idempotency-key")
+    if request.method != "POST" or key is None:
+        return
+    if not (1 <= len(key) <= 200) or not key.isprintable():
+        raise RuleViolation("Idempotency-Key must be 1 to 200 printable characters", code="validation_error")
+    body = await request.body()
+    digest = hashlib.sha256(
+        b"\n".join([request.method.encode(), request.url.path.encode(), body])
+    ).hexdigest()
+    scope = f"{principal.authority or '-'}/{principal.sub}"
+    existing = (
+        await session.exec(
+            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        )
+    ).first()
+    if existing is not None and existing.created_at < now - RETENTION:
+        await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))  # type: ignore[call-overload]
+        existing = None
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise RuleViolation(
+                "this Idempotency-Key was already used with a different request",
+                code="idempotency_key_reused",
+            )
+        raise IdempotentReplay(existing)
+    record = IdempotencyRecord(
+        scope=scope,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        request_hash=digest,
+        created_at=now,
+    )
+    session.add(record)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            code="idempotency_key_in_progress",
+        ) from exc
+    request.state.idempotency_record = record
+
+
+async def store_response(
+    session: AsyncSession, record: IdempotencyRecord, status: int, messages: list[Message]
+) -> None:
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1")
+        for k, v in start.get("headers", [])
+        if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+    }
+    record.status_code = status
+    record.response_body = body.decode("utf-8", errors="replace")
+    record.response_headers = headers
+    session.add(record)
+    await session.flush()

@@ -1,0 +1,97 @@
+"""Builds the application: routers, error handlers, middleware, stable operation ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+
+from app import __version__
+from app.config import Settings, get_settings
+from app.db import Database
+from app.errors import install_error_handlers
+from app.idempotency import IdempotentReplay, idempotency, replay_response
+from app.middleware import RequestMiddleware
+from app.observability import configure_logging
+from app.profiles import all_profiles
+from app.routers import (
+    authorities,
+    calendar,
+    children,
+    conferences,
+    dissents,
+    health,
+    profiles,
+    test_clock,
+)
+from app.routers.common import PROBLEMS, problem_media_type
+from app.security import TokenVerifier
+
+DESCRIPTION = """
+Runs the formal challenges that follow a child protection conference: a professional's
+**dissent** from the decision and a family's **appeal** against registration, with each local
+procedure's rules, working-day deadlines and hand-offs enforced, recorded and reported.
+
+Authenticate with a bearer JWT. Errors are RFC 9457 problem details with a stable `code`.
+Every POST accepts an `Idempotency-Key`; mutable resources carry a `version` returned as
+`ETag` and honour `If-Match`.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    all_profiles()  # validate the procedure definitions at start-up, not on first use
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="Conference Dissent & Appeals Service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        responses=PROBLEMS,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier.from_settings(settings)
+    install_error_handlers(app)
+
+    async def _replay(_request: Request, exc: Exception):  # type: ignore[no-untyped-def]
+        assert isinstance(exc, IdempotentReplay)
+        return replay_response(exc.record)
+
+    app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_media_type(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(health.router)
+    guarded = [Depends(idempotency)]
+    for module in (authorities, profiles, children, conferences, dissents, calendar, test_clock):
+        app.include_router(module.router, dependencies=guarded)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn (`--factory`)."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

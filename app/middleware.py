@@ -1,0 +1,177 @@
+"""One pure-ASGI middleware that owns the request's edges: the request id, the body size
+limit, the transaction (commit before the response leaves, so 2xx means durable; roll back
+on any refusal, so a refused call changes nothing), metrics and the access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PROBLEM_MEDIA_TYPE, problem_type
+from app.observability import LATENCY, REQUESTS, request_id_var
+
+log = logging.getLogger("app.access")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+def _problem(status: int, code: str, title: str, detail: str, request_id: str) -> list[Message]:
+    body = json.dumps(
+        {"type": problem_type(code), "title": title, "status": status, "detail": detail, "code": code}
+    ).encode()
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        token = request_id_var.set(request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        try:
+            body = await self._read_body(headers, receive)
+            if body is None:
+                status = 413
+                detail = f"the request body is larger than {self.max_body_bytes} bytes"
+                for message in _problem(413, "payload_too_large", "Content Too Large", detail, request_id):
+                    await send(message)
+                return
+            status = await self._run(scope, body, send, state, request_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(template, scope["method"], str(status)).inc()
+            LATENCY.labels(template, scope["method"]).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": scope["method"],
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    }
+                },
+            )
+            request_id_var.reset(token)
+
+    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
+        """Read the whole body (bounded) so an oversized one is refused before any work;
+        None when it is too large."""
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _run(
+        self, scope: Scope, body: bytes, send: Send, state: dict[str, Any], request_id: str
+    ) -> int:
+        delivered = False
+
+        async def replay_receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        buffered: list[Message] = []
+
+        async def buffer_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            buffered.append(message)
+
+        try:
+            await self.app(scope, replay_receive, buffer_send)
+        except BaseException:
+            await _finish(state, commit=False)
+            raise
+        start = next((m for m in buffered if m["type"] == "http.response.start"), None)
+        status = int(start["status"]) if start else 500
+        try:
+            await _finish(state, commit=200 <= status < 400, status=status, messages=buffered)
+        except Exception:
+            log.exception("commit failed")
+            buffered = _problem(
+                409,
+                "conflict",
+                "Conflict",
+                "the change could not be saved because of a concurrent change; try again",
+                request_id,
+            )
+            status = 409
+        for message in buffered:
+            await send(message)
+        return status
+
+
+async def _finish(
+    state: dict[str, Any],
+    *,
+    commit: bool,
+    status: int | None = None,
+    messages: list[Message] | None = None,
+) -> None:
+    session = state.pop("session", None)
+    lock = state.pop("sqlite_lock", None)
+    try:
+        if session is None:
+            return
+        try:
+            if commit:
+                record = state.pop("idempotency_record", None)
+                if record is not None and status is not None and messages is not None:
+                    from app.idempotency import store_response
+
+                    await store_response(session, record, status, messages)
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+    finally:
+        if lock is not None:
+            lock.release()

@@ -1,0 +1,225 @@
+"""Conferences (meetings), their children, attendees and per-child decisions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PField
+from sqlmodel import Field, SQLModel
+
+from app.models.base import fk, id_field, in_list, json_field, utc, version_column
+
+MAX_CHILDREN_PER_CONFERENCE = 20
+
+
+class ConferenceStatus(StrEnum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    ended = "ended"
+    cancelled = "cancelled"
+
+
+class AttendeeKind(StrEnum):
+    professional = "professional"
+    family = "family"
+    child = "child"
+    other = "other"
+
+
+class DecisionOutcome(StrEnum):
+    register = "register"
+    continue_ = "continue"
+    deregister = "deregister"
+    not_register = "not_register"
+
+
+_version = version_column()
+
+
+class Conference(SQLModel, table=True):
+    __tablename__ = "conference"
+    __table_args__ = (
+        in_list("status", [s.value for s in ConferenceStatus], "status"),
+        sa.Index("ix_conference_authority_id_status", "authority_id", "status"),
+        sa.Index("ix_conference_authority_id_chair_id", "authority_id", "chair_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    meeting_type: str = Field(max_length=60)
+    status: str = Field(default=ConferenceStatus.scheduled, max_length=20)
+    scheduled_start: datetime = utc(nullable=False)
+    # The authority-local date deadlines count from: the scheduled date until the meeting
+    # starts, then the date it actually started.
+    meeting_date: date
+    chair_id: str = Field(max_length=200)
+    chair_name: str = Field(max_length=200)
+    reconvened_from_id: uuid.UUID | None = fk("conference.id", nullable=True)
+    started_at: datetime | None = utc()
+    ended_at: datetime | None = utc()
+    cancelled_at: datetime | None = utc()
+    dissent_invited_at: datetime | None = utc()
+    appeal_rights_explained_at: datetime | None = utc()
+    appeal_due_at: datetime | None = utc(index=True)
+    version: int = Field(default=1, sa_column=_version)
+    created_at: datetime = utc(nullable=False, default_now=True)
+    updated_at: datetime = utc(nullable=False, default_now=True)
+
+    __mapper_args__ = {"version_id_col": _version}
+
+
+class ConferenceChild(SQLModel, table=True):
+    __tablename__ = "conference_child"
+
+    conference_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("conference.id", ondelete="CASCADE"), primary_key=True)
+    )
+    child_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("child.id"), primary_key=True, index=True)
+    )
+    position: int = Field(default=0)
+
+
+class Attendee(SQLModel, table=True):
+    __tablename__ = "attendee"
+    __table_args__ = (
+        sa.UniqueConstraint("conference_id", "person_id"),
+        in_list("kind", [k.value for k in AttendeeKind], "kind"),
+        sa.Index("ix_attendee_authority_id_person_id", "authority_id", "person_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    conference_id: uuid.UUID = fk("conference.id", index=False, ondelete="CASCADE")
+    person_id: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    role_title: str = Field(max_length=200)
+    agency: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    attended: bool
+    created_at: datetime = utc(nullable=False, default_now=True)
+
+
+class Decision(SQLModel, table=True):
+    """A child's decision at a conference. Amendments add a row and mark the old one
+    superseded, so the original stays in the child's history."""
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        in_list("outcome", [o.value for o in DecisionOutcome], "outcome"),
+        sa.Index(
+            "uq_decision_current",
+            "conference_id",
+            "child_id",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+        sa.Index("ix_decision_child_id", "child_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    conference_id: uuid.UUID = fk("conference.id", index=False, ondelete="CASCADE")
+    child_id: uuid.UUID = fk("child.id", index=False)
+    outcome: str = Field(max_length=20)
+    categories: list[str] = json_field()
+    plan_summary: str | None = Field(default=None, max_length=4000)
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime = utc(nullable=False)
+    superseded_at: datetime | None = utc()
+    amends_id: uuid.UUID | None = fk("decision.id", nullable=True, index=False)
+    amendment_reason: str | None = Field(default=None, max_length=200)
+
+
+# ---- API schemas ---------------------------------------------------------------------------
+
+ChildIds = list[uuid.UUID]
+
+
+class ConferenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meeting_type: str = PField(min_length=1, max_length=60)
+    scheduled_start: datetime = PField(description="ISO 8601 with an offset or Z")
+    chair_id: str = PField(min_length=1, max_length=200, description="The chair's person id (token sub)")
+    chair_name: str = PField(min_length=1, max_length=200)
+    child_ids: ChildIds = PField(min_length=1, max_length=MAX_CHILDREN_PER_CONFERENCE)
+    reconvened_from: uuid.UUID | None = None
+
+
+class AttendeeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = PField(min_length=1, max_length=200)
+    name: str = PField(min_length=1, max_length=200)
+    role_title: str = PField(min_length=1, max_length=200)
+    agency: str = PField(min_length=1, max_length=200)
+    kind: AttendeeKind
+    attended: bool
+
+
+class DecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    child_id: uuid.UUID
+    outcome: DecisionOutcome
+    categories: list[str] = PField(default_factory=list, max_length=20)
+    plan_summary: str | None = PField(default=None, max_length=4000)
+
+
+class AttendeePublic(BaseModel):
+    id: uuid.UUID
+    person_id: str
+    name: str
+    role_title: str
+    agency: str
+    kind: AttendeeKind
+    attended: bool
+
+
+class DecisionPublic(BaseModel):
+    id: uuid.UUID
+    child_id: uuid.UUID
+    outcome: DecisionOutcome
+    outcome_label: str
+    categories: list[str]
+    plan_summary: str | None
+    recorded_at: datetime
+    amended: bool = PField(description="True when this decision replaced an earlier one after the meeting")
+
+
+class ConferenceSummary(BaseModel):
+    id: uuid.UUID
+    meeting_type: str
+    status: ConferenceStatus
+    scheduled_start: datetime
+    meeting_date: date
+    chair_id: str
+    chair_name: str
+    child_ids: list[uuid.UUID]
+    reconvened_from: uuid.UUID | None
+    version: int
+
+
+class AppealDeadline(BaseModel):
+    due_at: datetime
+    due_date: date
+    explanation: str
+
+
+class ConferencePublic(ConferenceSummary):
+    started_at: datetime | None
+    ended_at: datetime | None
+    cancelled_at: datetime | None
+    dissent_invited_at: datetime | None
+    appeal_rights_explained_at: datetime | None
+    appeal_deadline: AppealDeadline | None
+    attendees: list[AttendeePublic]
+    decisions: list[DecisionPublic]
+    dissent_ids: list[uuid.UUID]
+    created_at: datetime

@@ -1,0 +1,335 @@
+"""Professional dissents, the deadlines that govern them, and the child's record entries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import Field as PField
+from sqlmodel import Field, SQLModel
+
+from app.models.base import fk, id_field, in_list, json_field, utc, version_column
+
+
+class DissentStatus(StrEnum):
+    raised = "raised"
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+    awaiting_submission = "awaiting_submission"
+    awaiting_referral = "awaiting_referral"
+    submitted = "submitted"
+    referred = "referred"
+    under_review = "under_review"
+    decided = "decided"
+    lapsed = "lapsed"
+
+
+OPEN_STATUSES = (
+    DissentStatus.raised,
+    DissentStatus.awaiting_submission,
+    DissentStatus.awaiting_referral,
+    DissentStatus.submitted,
+    DissentStatus.referred,
+    DissentStatus.under_review,
+)
+_OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
+
+_version = version_column()
+
+
+class Dissent(SQLModel, table=True):
+    __tablename__ = "dissent"
+    __table_args__ = (
+        in_list("status", [s.value for s in DissentStatus], "status"),
+        in_list("subject", ["plan", "category", "registration"], "subject"),
+        # One open dissent per person, conference and subject, whatever races happen.
+        sa.Index(
+            "uq_dissent_open_per_subject",
+            "conference_id",
+            "dissenter_id",
+            "subject",
+            unique=True,
+            sqlite_where=sa.text(_OPEN_SQL),
+            postgresql_where=sa.text(_OPEN_SQL),
+        ),
+        sa.Index("ix_dissent_authority_id_status", "authority_id", "status"),
+        sa.Index("ix_dissent_authority_id_dissenter_id", "authority_id", "dissenter_id"),
+        sa.Index("ix_dissent_conference_id", "conference_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    conference_id: uuid.UUID = fk("conference.id", index=False)
+    child_ids: list[str] = json_field()
+    subject: str = Field(max_length=20)
+    reasons: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    dissenter_id: str = Field(max_length=200)
+    dissenter_name: str = Field(max_length=200)
+    dissenter_role_title: str = Field(max_length=200)
+    dissenter_agency: str = Field(max_length=200)
+    raised_by: str = Field(max_length=200)
+    status: str = Field(max_length=30)
+    raised_at: datetime = utc(nullable=False)
+    resolved_at: datetime | None = utc()
+    resolution_summary: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    withdrawn_at: datetime | None = utc()
+    withdrawal_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    unresolved_at: datetime | None = utc()
+    submitted_at: datetime | None = utc()
+    submission: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    referred_at: datetime | None = utc()
+    referral_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    lapsed_at: datetime | None = utc()
+    review_meeting_held_on: date | None = None
+    review_meeting_members: list[str] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(), nullable=True)
+    )
+    review_meeting_recorded_at: datetime | None = utc()
+    decided_at: datetime | None = utc()
+    decided_by: str | None = Field(default=None, max_length=200)
+    outcome: str | None = Field(default=None, max_length=30)
+    new_categories: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    practice_improvements: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    written_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    family_informant: dict[str, str] | None = Field(
+        default=None, sa_column=sa.Column(sa.JSON(), nullable=True)
+    )
+    family_informed_by: str | None = Field(default=None, max_length=200)
+    family_informed_on: date | None = None
+    reconvened_conference_id: uuid.UUID | None = fk("conference.id", nullable=True, index=False)
+    version: int = Field(default=1, sa_column=_version)
+    created_at: datetime = utc(nullable=False, default_now=True)
+    updated_at: datetime = utc(nullable=False, default_now=True)
+
+    __mapper_args__ = {"version_id_col": _version}
+
+
+class DeadlineKind(StrEnum):
+    written_submission = "written_submission"
+    referral = "referral"
+    review_meeting = "review_meeting"
+    review_response = "review_response"
+    appeal_response = "appeal_response"
+
+
+class Deadline(SQLModel, table=True):
+    """One procedural deadline, stored when it starts so sweeps and reports query it by
+    `due_at` without recomputing calendars."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        in_list("kind", [k.value for k in DeadlineKind], "kind"),
+        sa.UniqueConstraint("subject_id", "kind"),
+        sa.Index("ix_deadline_authority_id_kind_due_at", "authority_id", "kind", "due_at"),
+        sa.Index(
+            "ix_deadline_open_due_at",
+            "due_at",
+            postgresql_where=sa.text("met_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    subject_kind: str = Field(max_length=20)
+    subject_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid(), nullable=False))
+    kind: str = Field(max_length=30)
+    responsible_role: str = Field(max_length=30)
+    lapses: bool = False
+    start_date: date
+    due_date: date
+    due_at: datetime = utc(nullable=False)
+    explanation: str = Field(max_length=1000)
+    met_at: datetime | None = utc()
+    cancelled_at: datetime | None = utc()
+    approaching_notified_at: datetime | None = utc()
+    missed_notified_at: datetime | None = utc()
+    created_at: datetime = utc(nullable=False, default_now=True)
+
+
+class RecordEntryKind(StrEnum):
+    decision = "decision"
+    amended_decision = "amended_decision"
+    review_note = "review_note"
+    appeal_response = "appeal_response"
+
+
+class ChildRecordEntry(SQLModel, table=True):
+    """A line in the child's timeline."""
+
+    __tablename__ = "child_record_entry"
+    __table_args__ = (
+        in_list("kind", [k.value for k in RecordEntryKind], "kind"),
+        sa.Index("ix_child_record_entry_child_id_occurred_at", "child_id", "occurred_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = fk("authority.id", index=False)
+    child_id: uuid.UUID = fk("child.id", index=False)
+    kind: str = Field(max_length=30)
+    occurred_at: datetime = utc(nullable=False)
+    conference_id: uuid.UUID | None = fk("conference.id", nullable=True, index=False)
+    source_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid(), nullable=True))
+    summary: str = Field(max_length=500)
+    text: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    data: dict[str, Any] = json_field(default_factory=dict)
+
+
+# ---- API schemas ---------------------------------------------------------------------------
+
+LongText = PField(min_length=1, max_length=20000)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DissentCreate(_In):
+    subject: Literal["plan", "category", "registration"]
+    child_ids: list[uuid.UUID] | None = PField(
+        default=None, max_length=20, description="Defaults to every child in the meeting"
+    )
+    reasons: str = LongText
+    attendee_person_id: str | None = PField(
+        default=None, max_length=200, description="The chair raising it on an attendee's behalf names them"
+    )
+
+
+class ResolutionIn(_In):
+    summary: str = LongText
+
+
+class WithdrawalIn(_In):
+    reason: str = LongText
+
+
+class ProfessionalDetails(_In):
+    name: str = PField(min_length=1, max_length=200)
+    role: str = PField(min_length=1, max_length=200)
+    agency: str = PField(min_length=1, max_length=200)
+    agency_address: str = PField(min_length=1, max_length=1000)
+    phone: str = PField(min_length=3, max_length=40)
+    email: EmailStr
+
+
+class ManagerDetails(_In):
+    name: str = PField(min_length=1, max_length=200)
+    contact: str = PField(min_length=1, max_length=300)
+
+
+class ChildOnForm(_In):
+    name: str = PField(min_length=1, max_length=200)
+    date_of_birth: date | None = PField(default=None, description="Empty for an unborn baby")
+
+
+class WrittenSubmissionIn(_In):
+    professional: ProfessionalDetails
+    manager: ManagerDetails
+    children: list[ChildOnForm] = PField(min_length=1, max_length=20)
+    conference_date: date
+    child_subject_to_plan: bool
+    discussed_with_line_manager_and_safeguarding_lead: bool
+    rationale: str = LongText
+    signed_name: str = PField(min_length=1, max_length=200)
+    signed_on: date
+
+
+class ReferralIn(_In):
+    note: str = LongText
+
+
+class ReviewMeetingIn(_In):
+    held_on: date
+    members: list[str] = PField(min_length=1, max_length=30)
+
+
+class FamilyInformant(_In):
+    name: str = PField(min_length=1, max_length=200)
+    role: str = PField(min_length=1, max_length=200)
+
+
+class ReconveneIn(_In):
+    scheduled_start: datetime
+    chair_id: str = PField(min_length=1, max_length=200)
+    chair_name: str = PField(min_length=1, max_length=200)
+
+
+class ReviewDecisionIn(_In):
+    outcome: Literal["uphold", "change_category", "reconvene"]
+    new_categories: list[str] | None = PField(default=None, max_length=20)
+    practice_improvements: str | None = PField(default=None, max_length=20000)
+    written_note: str = LongText
+    family_informant: FamilyInformant | None = None
+    reconvene: ReconveneIn | None = PField(
+        default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
+    )
+
+
+class FamilyInformedIn(_In):
+    informed_by: str = PField(min_length=1, max_length=200)
+    informed_on: date
+
+
+class DeadlinePublic(BaseModel):
+    kind: DeadlineKind
+    due_at: datetime
+    due_date: date
+    status: Literal["pending", "met", "missed", "cancelled"]
+    met_at: datetime | None
+    explanation: str
+    responsible_role: str
+
+
+class DissenterPublic(BaseModel):
+    person_id: str
+    name: str
+    role_title: str
+    agency: str
+
+
+class DissentHistoryItem(BaseModel):
+    type: str
+    occurred_at: datetime
+
+
+class DissentSummary(BaseModel):
+    id: uuid.UUID
+    conference_id: uuid.UUID
+    subject: str
+    status: DissentStatus
+    dissenter: DissenterPublic
+    raised_at: datetime
+    overdue: bool
+    version: int
+
+
+class DissentPublic(DissentSummary):
+    child_ids: list[uuid.UUID]
+    reasons: str
+    raised_by: str
+    next_step: str | None
+    resolution_summary: str | None
+    resolved_at: datetime | None
+    withdrawal_reason: str | None
+    withdrawn_at: datetime | None
+    submission: dict[str, Any] | None
+    submitted_at: datetime | None
+    referral_note: str | None
+    referred_at: datetime | None
+    lapsed_at: datetime | None
+    review_meeting_held_on: date | None
+    review_meeting_members: list[str] | None
+    outcome: str | None
+    new_categories: list[str] | None
+    practice_improvements: str | None
+    written_note: str | None
+    decided_at: datetime | None
+    family_informant: dict[str, str] | None
+    family_informed_by: str | None
+    family_informed_on: date | None
+    reconvened_conference_id: uuid.UUID | None
+    deadlines: list[DeadlinePublic]
+    history: list[DissentHistoryItem]

@@ -1,0 +1,86 @@
+"""Cross-cutting tables: audit log, event outbox, idempotency records, the test clock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.models.base import id_field, json_field, utc
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only record of every write and every read of personal data."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        sa.Index("ix_audit_entry_authority_code_id", "authority_code", "id"),
+        sa.Index("ix_audit_entry_entity_id", "entity_id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    authority_code: str | None = Field(default=None, max_length=40)
+    actor_sub: str = Field(max_length=200)
+    actor_roles: list[str] = json_field()
+    action: str = Field(max_length=80)
+    entity_kind: str = Field(max_length=40)
+    entity_id: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(default=None, max_length=100)
+    occurred_at: datetime = utc(nullable=False)
+    detail: dict[str, Any] = json_field(default_factory=dict)
+
+
+class Event(SQLModel, table=True):
+    """Transactional outbox: written in the same transaction as the change it describes."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        sa.UniqueConstraint("authority_id", "seq"),
+        sa.Index("ix_event_subject_id", "subject_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    authority_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("authority.id"), nullable=False)
+    )
+    seq: int
+    type: str = Field(max_length=80)
+    occurred_at: datetime = utc(nullable=False)
+    subject_kind: str = Field(max_length=40)
+    subject_id: str = Field(max_length=64)
+    data: dict[str, Any] = json_field(default_factory=dict)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (sa.UniqueConstraint("scope", "key"),)
+
+    id: uuid.UUID = id_field()
+    # authority code and caller, so one caller's key never replays another's response
+    scope: str = Field(max_length=300)
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=500)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    response_body: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    response_headers: dict[str, str] = json_field(default_factory=dict)
+    created_at: datetime = utc(nullable=False, index=True)
+
+
+class TestClock(SQLModel, table=True):
+    """The server's frozen time while the test clock is enabled (one row)."""
+
+    __tablename__ = "test_clock"
+    __test__ = False  # not a pytest class
+
+    id: int = Field(default=1, primary_key=True)
+    frozen_at: datetime = utc(nullable=False)

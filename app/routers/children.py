@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import CtxDep, require_roles
+from app.models.child import ChildCreate, ChildPublic
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.routers.common import with_etag
+from app.security import Principal
+from app.services import children as service
+
+router = APIRouter(prefix="/v1/children", tags=["children"])
+READERS = ("record_system", "admin", "reviewer", "chair", "professional")
+
+
+@router.post("", status_code=201, response_model=ChildPublic)
+async def create_child(
+    data: ChildCreate, response: Response, ctx: CtxDep, _: Principal = require_roles("record_system")
+) -> ChildPublic:
+    """Create a child (or an unborn baby, with only an expected date of birth)."""
+    child = await service.create_child(ctx, data=data)
+    response.headers["Location"] = f"/v1/children/{child.id}"
+    with_etag(response, child.version)
+    return service.to_public(child)
+
+
+@router.get("", response_model=Page[ChildPublic])
+async def list_children(
+    ctx: CtxDep,
+    external_ref: str | None = Query(default=None, max_length=100),
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    _: Principal = require_roles(*READERS),
+) -> Page[ChildPublic]:
+    rows, next_cursor = await service.list_children(
+        ctx, external_ref=external_ref, limit=limit, cursor=cursor
+    )
+    return Page(items=[service.to_public(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/{child_id}", response_model=ChildPublic)
+async def get_child(
+    child_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+) -> ChildPublic:
+    child = await service.get_child(ctx, child_id)
+    with_etag(response, child.version)
+    return service.to_public(child)

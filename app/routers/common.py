@@ -1,0 +1,53 @@
+"""Shared router pieces: the problem schema for OpenAPI and response helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+from pydantic import BaseModel
+
+from app.errors import PROBLEM_MEDIA_TYPE
+from app.etag import set_etag
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    # Rendered as application/problem+json by `problem_media_type` in app/main.py.
+    return {"description": description, "model": Problem}
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("Malformed request"),
+    401: _problem("Missing or invalid bearer token"),
+    403: _problem("Not allowed for this caller"),
+    404: _problem("No such resource (or not visible to this caller)"),
+    409: _problem("Refused because of the current state"),
+    412: _problem("If-Match did not match the current version"),
+    413: _problem("Request body too large"),
+    422: _problem("Refused because of the request's content"),
+}
+
+
+def with_etag(response: Response, version: int) -> None:
+    set_etag(response, version)
+
+
+def problem_media_type(spec: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are documented as application/problem+json."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.startswith(("4", "5")) and content.get("application/json", {}).get("schema") == ref:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return spec

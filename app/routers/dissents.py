@@ -1,0 +1,121 @@
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from app.deps import Ctx, CtxDep, require_roles
+from app.models.dissent import (
+    Dissent,
+    DissentPublic,
+    DissentStatus,
+    DissentSummary,
+    FamilyInformedIn,
+    ReferralIn,
+    ResolutionIn,
+    ReviewDecisionIn,
+    ReviewMeetingIn,
+    WithdrawalIn,
+    WrittenSubmissionIn,
+)
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.routers.common import with_etag
+from app.security import Principal
+from app.services import dissents as service
+
+router = APIRouter(prefix="/v1/dissents", tags=["dissents"])
+READERS = ("record_system", "admin", "reviewer", "chair", "professional")
+
+
+async def _respond(ctx: Ctx, response: Response, dissent: Dissent) -> DissentPublic:
+    with_etag(response, dissent.version)
+    return await service.to_public(ctx, dissent)
+
+
+@router.get("", response_model=Page[DissentSummary])
+async def list_dissents(
+    ctx: CtxDep,
+    status: DissentStatus | None = None,
+    conference_id: uuid.UUID | None = None,
+    overdue: bool | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    _: Principal = require_roles(*READERS),
+) -> Page[DissentSummary]:
+    """Dissents the caller may see, newest first; `overdue=true` for those past a deadline."""
+    items, next_cursor = await service.list_dissents(
+        ctx, status=status, conference_id=conference_id, overdue=overdue, limit=limit, cursor=cursor
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{dissent_id}", response_model=DissentPublic)
+async def get_dissent(
+    dissent_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+) -> DissentPublic:
+    """A dissent with its deadlines and history."""
+    return await _respond(ctx, response, await service.get_dissent(ctx, dissent_id))
+
+
+def _command(
+    path: str, body: type[Any], action: Callable[..., Awaitable[Dissent]], roles: tuple[str, ...], doc: str
+) -> None:
+    async def handler(
+        dissent_id: uuid.UUID,
+        data: body,
+        response: Response,
+        ctx: CtxDep,  # type: ignore[valid-type]
+        _: Principal = require_roles(*roles),
+    ) -> DissentPublic:
+        return await _respond(ctx, response, await action(ctx, dissent_id, data=data))
+
+    handler.__doc__ = doc
+    name = action.__name__
+    router.post(f"/{{dissent_id}}/{path}", response_model=DissentPublic, name=name)(handler)
+
+
+_command(
+    "resolution",
+    ResolutionIn,
+    service.resolve_dissent,
+    ("chair",),
+    "The chair records that the dissent was resolved in the meeting.",
+)
+_command(
+    "withdrawal",
+    WithdrawalIn,
+    service.withdraw_dissent,
+    ("professional", "chair"),
+    "The dissenter withdraws (or the chair, for them, during the meeting); allowed until a decision.",
+)
+_command(
+    "written-submission",
+    WrittenSubmissionIn,
+    service.submit_written,
+    ("professional",),
+    "The dissenter's written dissent form, before its deadline.",
+)
+_command(
+    "referral", ReferralIn, service.refer_dissent, ("chair",), "The chair's written referral to the reviewer."
+)
+_command(
+    "review-meeting",
+    ReviewMeetingIn,
+    service.record_review_meeting,
+    ("reviewer",),
+    "The reviewer records the review meeting.",
+)
+_command(
+    "review-decision",
+    ReviewDecisionIn,
+    service.decide_dissent,
+    ("reviewer",),
+    "The reviewer's decision, with the written note shared with everyone involved.",
+)
+_command(
+    "family-informed",
+    FamilyInformedIn,
+    service.record_family_informed,
+    ("reviewer", "chair"),
+    "Record when and by whom the family was told of the outcome.",
+)

@@ -1,0 +1,109 @@
+"""Children: created by the record system, read by those who may see them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists
+from sqlmodel import col, select
+
+from app.deps import Ctx
+from app.errors import Conflict, NotFound
+from app.models.child import Child, ChildCreate, ChildPublic
+from app.models.conference import Attendee, Conference, ConferenceChild
+from app.pagination import decode_cursor, encode_cursor
+from app.rules.access import Scope, conference_scope
+from app.services.journal import audit, record_change
+
+
+def to_public(child: Child) -> ChildPublic:
+    return ChildPublic(
+        id=child.id,
+        external_ref=child.external_ref,
+        given_name=child.given_name,
+        family_name=child.family_name,
+        date_of_birth=child.date_of_birth,
+        expected_date_of_birth=child.expected_date_of_birth,
+        unborn=child.date_of_birth is None,
+        version=child.version,
+        created_at=child.created_at,
+    )
+
+
+async def create_child(ctx: Ctx, *, data: ChildCreate) -> Child:
+    clash = (
+        await ctx.session.exec(
+            select(Child.id).where(
+                Child.authority_id == ctx.authority.id, Child.external_ref == data.external_ref
+            )
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(f"a child with external_ref {data.external_ref!r} already exists", code="child_exists")
+    child = Child(authority_id=ctx.authority.id, created_at=ctx.now, updated_at=ctx.now, **data.model_dump())
+    ctx.session.add(child)
+    await ctx.session.flush()
+    await record_change(
+        ctx,
+        event_type="child.created",
+        entity_kind="child",
+        entity_id=child.id,
+        data={"external_ref": child.external_ref, "unborn": child.date_of_birth is None},
+    )
+    return child
+
+
+def _visible_children(ctx: Ctx):  # type: ignore[no-untyped-def]
+    """Children the caller may see: all in the authority, or those in meetings they chair
+    or attend."""
+    query = select(Child).where(Child.authority_id == ctx.authority.id)
+    scope = conference_scope(ctx.actor)
+    if scope is Scope.all:
+        return query
+    if scope is Scope.none:
+        return query.where(False)  # type: ignore[arg-type]
+    conditions = []
+    if ctx.actor.has_any("chair"):
+        conditions.append(
+            exists().where(
+                ConferenceChild.child_id == Child.id,
+                ConferenceChild.conference_id == Conference.id,
+                Conference.chair_id == ctx.actor.sub,
+            )
+        )
+    if ctx.actor.has_any("professional"):
+        conditions.append(
+            exists().where(
+                ConferenceChild.child_id == Child.id,
+                Attendee.conference_id == ConferenceChild.conference_id,
+                Attendee.person_id == ctx.actor.sub,
+            )
+        )
+    from sqlalchemy import or_
+
+    return query.where(or_(*conditions))
+
+
+async def get_child(ctx: Ctx, child_id: uuid.UUID, *, audited: bool = True) -> Child:
+    child = (await ctx.session.exec(_visible_children(ctx).where(Child.id == child_id))).first()
+    if child is None:
+        raise NotFound("no such child")
+    if audited:
+        audit(ctx, "child.read", "child", child.id)
+    return child
+
+
+async def list_children(
+    ctx: Ctx, *, external_ref: str | None, limit: int, cursor: str | None
+) -> tuple[list[Child], str | None]:
+    query = _visible_children(ctx)
+    if external_ref is not None:
+        query = query.where(Child.external_ref == external_ref)
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        query = query.where(col(Child.id) > uuid.UUID(str(after[0])))
+    rows = list((await ctx.session.exec(query.order_by(col(Child.id)).limit(limit + 1))).all())
+    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
+    rows = rows[:limit]
+    audit(ctx, "child.list", "child", None, {"count": len(rows)})
+    return rows, next_cursor
