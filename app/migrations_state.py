@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,9 +12,19 @@ from alembic.script import ScriptDirectory
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def migrations_dir() -> Path:
+    """The checkout's migrations/, or (installed as a package, as in the container image)
+    MIGRATIONS_DIR or ./migrations."""
+    for candidate in (os.environ.get("MIGRATIONS_DIR"), ROOT / "migrations", Path.cwd() / "migrations"):
+        if candidate and (Path(candidate) / "env.py").exists():
+            return Path(candidate)
+    raise RuntimeError("cannot find the migrations directory; set MIGRATIONS_DIR")
+
+
 def alembic_config(database_url: str | None = None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("path_separator", "os")
     if database_url is not None:
         config.attributes["database_url"] = database_url
     return config
