@@ -18,11 +18,13 @@ from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.profiles import all_profiles
 from app.routers import (
+    appeals,
     authorities,
     calendar,
     children,
     conferences,
     dissents,
+    guidance,
     health,
     profiles,
     test_clock,
@@ -84,9 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(health.router)
+    app.include_router(guidance.router)  # public: no token needed
     guarded = [Depends(idempotency)]
-    for module in (authorities, profiles, children, conferences, dissents, calendar, test_clock):
-        app.include_router(module.router, dependencies=guarded)
+    for router in (
+        authorities.router,
+        profiles.router,
+        children.router,
+        conferences.router,
+        dissents.router,
+        appeals.router,
+        appeals.complaints_router,
+        calendar.router,
+        test_clock.router,
+    ):
+        app.include_router(router, dependencies=guarded)
     return app
 
 

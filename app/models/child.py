@@ -66,3 +66,14 @@ class ChildPublic(BaseModel):
     unborn: bool
     version: int
     created_at: datetime
+
+
+class RecordEntryPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    conference_id: uuid.UUID | None
+    source_id: uuid.UUID | None = PField(description="The decision, dissent or appeal this entry came from")
+    summary: str
+    text: str | None
+    data: dict[str, object]

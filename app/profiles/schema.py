@@ -10,7 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 DissentSubject = Literal["plan", "category", "registration"]
 ReviewOutcome = Literal["uphold", "change_category", "reconvene"]
 DeadlineKind = Literal[
-    "written_submission", "referral", "review_meeting", "review_response", "appeal_response"
+    "written_submission",
+    "referral",
+    "review_meeting",
+    "review_response",
+    "appeal_response",
+    "appeal_lodging",  # the family's last day to appeal; shown on the conference, not a stored step
 ]
 Confirmation = Literal["dissent_invitation", "appeal_rights_explained"]
 DecisionOutcomeCode = Literal["register", "continue", "deregister", "not_register"]
@@ -79,6 +84,7 @@ class AppealRules(_Strict):
     responder_roles: list[str] = Field(default_factory=list)
     responder_title: str | None = None
     lead_social_worker_may_lodge: bool = False
+    appealable_outcomes: list[DecisionOutcomeCode] = Field(default_factory=list)
     outcomes: list[Labelled] = Field(default_factory=list)
     unavailable_detail: str | None = None
 
@@ -87,8 +93,10 @@ class AppealRules(_Strict):
         if self.enabled:
             if not (self.lodge_deadline and self.response_deadline and self.responder_roles):
                 raise ValueError("enabled appeals need deadlines and responder roles")
-            if not self.outcomes:
-                raise ValueError("enabled appeals need outcomes")
+            if not self.outcomes or not self.appealable_outcomes:
+                raise ValueError("enabled appeals need outcomes and the decisions that can be appealed")
+            if not {o.code for o in self.outcomes} <= {"decision_confirmed", "reconvene"}:
+                raise ValueError("unknown appeal outcome")
         elif not self.unavailable_detail:
             raise ValueError("a profile without appeals must say where families can go instead")
         return self

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CtxDep, require_roles
-from app.models.child import ChildCreate, ChildPublic
+from app.models.child import ChildCreate, ChildPublic, RecordEntryPublic
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.routers.common import with_etag
 from app.security import Principal
@@ -47,3 +47,20 @@ async def get_child(
     child = await service.get_child(ctx, child_id)
     with_etag(response, child.version)
     return service.to_public(child)
+
+
+@router.get("/{child_id}/record", response_model=Page[RecordEntryPublic])
+async def get_child_record(
+    child_id: uuid.UUID,
+    ctx: CtxDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    _: Principal = require_roles(*READERS),
+) -> Page[RecordEntryPublic]:
+    """The child's timeline, newest first: decisions, amended decisions, review notes shared
+    after a dissent, and responses to appeals."""
+    rows, next_cursor = await service.child_record(ctx, child_id, limit=limit, cursor=cursor)
+    return Page(
+        items=[RecordEntryPublic.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
+    )

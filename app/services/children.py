@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import exists
+from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from app.deps import Ctx
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, RuleViolation
 from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
+from app.models.dissent import ChildRecordEntry
 from app.pagination import decode_cursor, encode_cursor
 from app.rules.access import Scope, conference_scope
 from app.services.journal import audit, record_change
@@ -79,8 +81,6 @@ def _visible_children(ctx: Ctx):  # type: ignore[no-untyped-def]
                 Attendee.person_id == ctx.actor.sub,
             )
         )
-    from sqlalchemy import or_
-
     return query.where(or_(*conditions))
 
 
@@ -107,3 +107,32 @@ async def list_children(
     rows = rows[:limit]
     audit(ctx, "child.list", "child", None, {"count": len(rows)})
     return rows, next_cursor
+
+
+async def child_record(
+    ctx: Ctx, child_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[list[ChildRecordEntry], str | None]:
+    """The child's timeline, newest first: decisions, amendments, review notes, appeal
+    responses. Only for callers who may see the child."""
+    child = await get_child(ctx, child_id, audited=False)
+    query = select(ChildRecordEntry).where(ChildRecordEntry.child_id == child.id)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        try:
+            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        except ValueError as exc:
+            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        query = query.where(
+            or_(
+                col(ChildRecordEntry.occurred_at) < at,
+                and_(col(ChildRecordEntry.occurred_at) == at, col(ChildRecordEntry.id) < last),
+            )
+        )
+    query = query.order_by(col(ChildRecordEntry.occurred_at).desc(), col(ChildRecordEntry.id).desc())
+    rows = list((await ctx.session.exec(query.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        last_row = rows[limit - 1]
+        next_cursor = encode_cursor([last_row.occurred_at.isoformat(), str(last_row.id)])
+    audit(ctx, "child.record_read", "child", child.id, {"count": min(len(rows), limit)})
+    return rows[:limit], next_cursor
