@@ -1,4 +1,4 @@
-"""The `dissent` command line: serve, migrate, demo, token, openapi."""
+"""The `dissent` command line: serve, migrate, worker, demo, token, openapi."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import typer
 
 from app.config import get_settings
 
-app = typer.Typer(help="Conference Dissent & Appeals Service", no_args_is_help=True)
+app = typer.Typer(
+    help="Conference Dissent & Appeals Service", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 @app.command()
@@ -40,6 +42,19 @@ def migrate() -> None:
 
     upgrade(get_settings().database_url)
     typer.echo("database is at the latest migration")
+
+
+@app.command()
+def worker(once: bool = typer.Option(False, "--once", help="Run a single pass and exit")) -> None:
+    """Deliver webhooks and sweep deadlines (approaching, missed, lapsed)."""
+    from app.observability import configure_logging
+    from app.worker import run
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    result = asyncio.run(run(settings, once=once))
+    if once:
+        typer.echo(json.dumps(result.__dict__))
 
 
 @app.command()

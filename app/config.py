@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
 
+    # Webhooks: https only, and never to loopback/private/link-local addresses, except for
+    # hosts named here (comma-separated; e.g. "127.0.0.1,hooks.internal").
+    webhook_allowed_hosts: str = ""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    worker_interval_seconds: float = Field(default=2.0, gt=0)
+
+    @property
+    def webhook_allowed_host_set(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())
+
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         if self.auth_jwt_secret and self.auth_jwt_public_keys_file:

@@ -37,8 +37,12 @@ class DomainError(Exception):
         status: int | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
     ) -> None:
         super().__init__(detail)
+        # A refusal that records a consequence (a lapse discovered on the way) keeps the
+        # changes made before it; every other refusal rolls back.
+        self.keep_changes = keep_changes
         self.detail = detail
         if code is not None:
             self.code = code
@@ -120,8 +124,10 @@ def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]
     ]
 
 
-async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if exc.keep_changes:
+        request.state.keep_changes = True
     return problem_response(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
 
 

@@ -39,6 +39,11 @@ def _a(title: str) -> str:
     return f"the {title}"
 
 
+def _cap(text: str) -> str:
+    """Capitalise the first letter only (str.capitalize would lower-case job titles)."""
+    return text[:1].upper() + text[1:]
+
+
 def _professional(p: Profile) -> list[GuidanceSection]:
     step = p.dissent.written_step
     review = p.dissent.review
@@ -58,7 +63,7 @@ def _professional(p: Profile) -> list[GuidanceSection]:
             f"You do not need to write anything yourself. {step.description} "
             f"This must happen within {_days(step.deadline)} of the meeting."
         )
-    review_text = f"{_a(review.reviewer_title).capitalize()} reviews the dissent."
+    review_text = f"{_cap(_a(review.reviewer_title))} reviews the dissent."
     if review.meeting_required:
         review_text += (
             f" A review meeting is held within {_days(review.meeting_deadline)} of receiving your form."
@@ -87,7 +92,7 @@ def _professional(p: Profile) -> list[GuidanceSection]:
             body=(
                 f"Only during the meeting, and only if you attend as a professional. Tell "
                 f"{_a(p.chair_title)} as soon as you can. In this procedure a dissent can be about: "
-                f"{subjects}. {_a(p.chair_title).capitalize()} will try to resolve it before the "
+                f"{subjects}. {_cap(_a(p.chair_title))} will try to resolve it before the "
                 "meeting ends."
             ),
         ),
@@ -110,7 +115,7 @@ def _parent(p: Profile) -> list[GuidanceSection]:
     review = p.dissent.review
     professional = (
         "Sometimes a professional at the meeting disagrees with the decision. This is called a "
-        f"dissent. {_a(review.reviewer_title).capitalize()} looks at it and decides what happens next."
+        f"dissent. {_cap(_a(review.reviewer_title))} looks at it and decides what happens next."
     )
     if review.family_informant_required:
         professional += " Someone will be named to tell you the outcome."
@@ -126,7 +131,7 @@ def _parent(p: Profile) -> list[GuidanceSection]:
         if appeals.lead_social_worker_may_lodge:
             disagree += "Your lead social worker can help you, or send the appeal for you. "
         disagree += (
-            f"{_a(appeals.responder_title or 'manager').capitalize()} will answer in writing within "
+            f"{_cap(_a(appeals.responder_title or 'manager'))} will answer in writing within "
             f"{_days(appeals.response_deadline)} of getting it. The decision stays in place while "
             "your appeal is looked at."
         )

@@ -103,3 +103,8 @@ async def store_response(
     record.response_headers = headers
     session.add(record)
     await session.flush()
+
+
+async def forget(session: AsyncSession, record: IdempotencyRecord) -> None:
+    await session.delete(record)
+    await session.flush()

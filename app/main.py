@@ -26,6 +26,7 @@ from app.routers import (
     dissents,
     guidance,
     health,
+    integration,
     profiles,
     test_clock,
 )
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         appeals.router,
         appeals.complaints_router,
         calendar.router,
+        integration.events_router,
+        integration.webhooks_router,
+        integration.audit_router,
         test_clock.router,
     ):
         app.include_router(router, dependencies=guarded)

@@ -132,7 +132,8 @@ class RequestMiddleware:
         start = next((m for m in buffered if m["type"] == "http.response.start"), None)
         status = int(start["status"]) if start else 500
         try:
-            await _finish(state, commit=200 <= status < 400, status=status, messages=buffered)
+            keep = 200 <= status < 400 or bool(state.pop("keep_changes", False))
+            await _finish(state, commit=keep, status=status, messages=buffered)
         except Exception:
             log.exception("commit failed")
             buffered = _problem(
@@ -164,9 +165,12 @@ async def _finish(
             if commit:
                 record = state.pop("idempotency_record", None)
                 if record is not None and status is not None and messages is not None:
-                    from app.idempotency import store_response
+                    from app.idempotency import forget, store_response
 
-                    await store_response(session, record, status, messages)
+                    if 200 <= status < 400:
+                        await store_response(session, record, status, messages)
+                    else:  # a refusal that keeps its changes does not use up the key
+                        await forget(session, record)
                 await session.commit()
             else:
                 await session.rollback()

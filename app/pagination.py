@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -13,6 +15,8 @@ from app.errors import RuleViolation
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+
+_INVALID = "the cursor is not valid; start again from the first page"
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)")]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
@@ -38,9 +42,24 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as exc:
-        raise RuleViolation(
-            "the cursor is not valid; start again from the first page", code="invalid_cursor"
-        ) from exc
+        raise RuleViolation(_INVALID, code="invalid_cursor") from exc
     if not isinstance(values, list) or len(values) != arity:
-        raise RuleViolation("the cursor is not valid; start again from the first page", code="invalid_cursor")
+        raise RuleViolation(_INVALID, code="invalid_cursor")
     return values
+
+
+def cursor_uuid(value: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise RuleViolation(_INVALID, code="invalid_cursor") from exc
+
+
+def cursor_datetime(value: Any) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise RuleViolation(_INVALID, code="invalid_cursor") from exc
+    if parsed.tzinfo is None:
+        raise RuleViolation(_INVALID, code="invalid_cursor")
+    return parsed

@@ -50,3 +50,15 @@ def in_list(column: str, values: Any, name: str) -> sa.CheckConstraint:
 
 
 __all__ = ["datetime", "fk", "id_field", "in_list", "json_field", "utc", "uuid", "version_column"]
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def in_service_range(value: datetime) -> datetime:
+    """Refuse instants the calendar cannot place (and that no real meeting has)."""
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone offset or Z")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import fk, id_field, in_list, json_field, utc, version_column
+from app.models.base import fk, id_field, in_list, in_service_range, json_field, utc, version_column
 
 MAX_CHILDREN_PER_CONFERENCE = 20
 
@@ -65,6 +66,7 @@ class Conference(SQLModel, table=True):
     dissent_invited_at: datetime | None = utc()
     appeal_rights_explained_at: datetime | None = utc()
     appeal_due_at: datetime | None = utc(index=True)
+    appeal_due_explanation: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=1, sa_column=_version)
     created_at: datetime = utc(nullable=False, default_now=True)
     updated_at: datetime = utc(nullable=False, default_now=True)
@@ -145,7 +147,9 @@ class ConferenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     meeting_type: str = PField(min_length=1, max_length=60)
-    scheduled_start: datetime = PField(description="ISO 8601 with an offset or Z")
+    scheduled_start: Annotated[datetime, AfterValidator(in_service_range)] = PField(
+        description="ISO 8601 with an offset or Z"
+    )
     chair_id: str = PField(min_length=1, max_length=200, description="The chair's person id (token sub)")
     chair_name: str = PField(min_length=1, max_length=200)
     child_ids: ChildIds = PField(min_length=1, max_length=MAX_CHILDREN_PER_CONFERENCE)

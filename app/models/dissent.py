@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import fk, id_field, in_list, json_field, utc, version_column
+from app.models.base import fk, id_field, in_list, in_service_range, json_field, utc, version_column
 
 
 class DissentStatus(StrEnum):
@@ -143,6 +143,8 @@ class Deadline(SQLModel, table=True):
     due_date: date
     due_at: datetime = utc(nullable=False)
     explanation: str = Field(max_length=1000)
+    # Start of the working day before the due date: when `deadline.approaching` is sent.
+    approaching_at: datetime = utc(nullable=False)
     met_at: datetime | None = utc()
     cancelled_at: datetime | None = utc()
     approaching_notified_at: datetime | None = utc()
@@ -252,7 +254,7 @@ class FamilyInformant(_In):
 
 
 class ReconveneIn(_In):
-    scheduled_start: datetime
+    scheduled_start: Annotated[datetime, AfterValidator(in_service_range)]
     chair_id: str = PField(min_length=1, max_length=200)
     chair_name: str = PField(min_length=1, max_length=200)
 

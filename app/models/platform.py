@@ -13,12 +13,16 @@ from app.models.base import id_field, json_field, utc
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only record of every write and every read of personal data."""
+    """Append-only record of every write and every read of personal data, hash-chained per
+    authority (`chain_key`; "-" for actions outside any authority). Database triggers refuse
+    UPDATE and DELETE."""
 
     __tablename__ = "audit_entry"
     __table_args__ = (
-        sa.Index("ix_audit_entry_authority_code_id", "authority_code", "id"),
+        sa.UniqueConstraint("chain_key", "seq"),
         sa.Index("ix_audit_entry_entity_id", "entity_id"),
+        sa.Index("ix_audit_entry_chain_key_actor_sub", "chain_key", "actor_sub"),
+        sa.Index("ix_audit_entry_chain_key_occurred_at", "chain_key", "occurred_at"),
     )
 
     id: int | None = Field(
@@ -36,6 +40,37 @@ class AuditEntry(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=100)
     occurred_at: datetime = utc(nullable=False)
     detail: dict[str, Any] = json_field(default_factory=dict)
+    chain_key: str = Field(max_length=40)
+    seq: int
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+    def chain_content(self) -> dict[str, Any]:
+        from app.rules.audit_chain import canonical_time
+
+        return {
+            "chain": self.chain_key,
+            "seq": self.seq,
+            "authority": self.authority_code,
+            "actor": self.actor_sub,
+            "roles": self.actor_roles,
+            "action": self.action,
+            "entity_kind": self.entity_kind,
+            "entity_id": self.entity_id,
+            "request_id": self.request_id,
+            "occurred_at": canonical_time(self.occurred_at),
+            "detail": self.detail,
+        }
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The last link of each audit chain; locked while a transaction appends to it."""
+
+    __tablename__ = "audit_chain_head"
+
+    chain_key: str = Field(primary_key=True, max_length=40)
+    last_seq: int = 0
+    last_hash: str = Field(max_length=64)
 
 
 class Event(SQLModel, table=True):

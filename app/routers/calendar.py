@@ -54,11 +54,16 @@ async def compute_deadline(
     calendar = WorkingCalendar(
         record.jurisdiction, record.timezone, [date.fromisoformat(d) for d in record.closure_dates]
     )
-    result = (
-        calendar.add_working_days(from_, working_days)
-        if working_days is not None
-        else calendar.add_calendar_days(from_, calendar_days or 0)
-    )
+    try:
+        result = (
+            calendar.add_working_days(from_, working_days)
+            if working_days is not None
+            else calendar.add_calendar_days(from_, calendar_days or 0)
+        )
+    except (ValueError, OverflowError) as exc:
+        raise RuleViolation(
+            "that date is outside the calendar this service can count", code="validation_error"
+        ) from exc
     return DeadlineComputationPublic(
         authority=record.code,
         jurisdiction=record.jurisdiction,

@@ -333,6 +333,18 @@ class WorkingCalendar:
         """The aware UTC instant of 23:59:59.999999 local time on ``day``."""
         return datetime.combine(day, time.max, tzinfo=self._tz).astimezone(UTC)
 
+    def start_of_day(self, day: date) -> datetime:
+        """The UTC instant at which ``day`` begins in the authority's time zone."""
+        return datetime.combine(day, time.min, tzinfo=self._tz).astimezone(UTC)
+
+    def previous_working_day(self, day: date) -> date:
+        """The last working day strictly before ``day``."""
+        _check_date(day, "day")
+        candidate = day - timedelta(days=1)
+        while not self.is_working_day(candidate):
+            candidate -= timedelta(days=1)
+        return candidate
+
     def local_date(self, instant: datetime) -> date:
         """The authority-local calendar date of an aware instant."""
         if not isinstance(instant, datetime):

@@ -93,7 +93,7 @@ def next_step(profile: Profile, status: str) -> str | None:
     review = profile.dissent.review
     step = profile.dissent.written_step
     words = {
-        S.raised: f"The {profile.chair_title.lower()} will try to resolve this in the meeting.",
+        S.raised: f"The {profile.chair_title} will try to resolve this in the meeting.",
         S.awaiting_submission: step.description,
         S.awaiting_referral: step.description,
         S.submitted: (

@@ -23,7 +23,7 @@ from app.models.appeal import (
 )
 from app.models.conference import Conference, ConferenceChild, ConferenceCreate, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.rules.access import Scope, conference_scope
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
@@ -345,10 +345,7 @@ async def list_appeals(
         query = query.where(Appeal.child_id == child_id)
     after = decode_cursor(cursor, 1)
     if after is not None:
-        try:
-            query = query.where(col(Appeal.id) < uuid.UUID(str(after[0])))
-        except ValueError as exc:
-            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        query = query.where(col(Appeal.id) < cursor_uuid(after[0]))
     rows = list((await ctx.session.exec(query.order_by(col(Appeal.id).desc()).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
     rows = rows[:limit]
@@ -438,10 +435,7 @@ async def list_complaints(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[
     query = select(Complaint).where(Complaint.authority_id == ctx.authority.id)
     after = decode_cursor(cursor, 1)
     if after is not None:
-        try:
-            query = query.where(col(Complaint.id) < uuid.UUID(str(after[0])))
-        except ValueError as exc:
-            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        query = query.where(col(Complaint.id) < cursor_uuid(after[0]))
     rows = list((await ctx.session.exec(query.order_by(col(Complaint.id).desc()).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
     audit(ctx, "complaint.list", "complaint", None, {"count": min(len(rows), limit)})

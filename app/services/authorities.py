@@ -36,20 +36,18 @@ async def create_authority(
     session: AsyncSession, *, actor: Principal, data: AuthorityCreate, now: object, request_id: str | None
 ) -> Authority:
     if data.profile not in all_profiles():
-        raise RuleViolation(
-            f"unknown procedure profile {data.profile!r}; see GET /v1/profiles", code="unknown_profile"
-        )
+        raise RuleViolation("unknown procedure profile; see GET /v1/profiles", code="unknown_profile")
     if data.jurisdiction not in JURISDICTIONS:
         raise RuleViolation(
             f"jurisdiction must be one of {', '.join(JURISDICTIONS)}", code="validation_error"
         )
     if not is_valid_timezone(data.timezone):
-        raise RuleViolation(f"unknown time zone {data.timezone!r}", code="validation_error")
+        raise RuleViolation("timezone is not a known IANA time zone name", code="validation_error")
     extra = [c.model_dump() for c in data.extra_categories]
     _check_extra_categories(data.profile, extra)
     existing = (await session.exec(select(Authority).where(Authority.code == data.code))).first()
     if existing is not None:
-        raise Conflict(f"an authority with code {data.code!r} already exists", code="authority_exists")
+        raise Conflict("an authority with this code already exists", code="authority_exists")
     authority = Authority(
         code=data.code,
         name=data.name,

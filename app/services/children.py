@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from app.deps import Ctx
-from app.errors import Conflict, NotFound, RuleViolation
+from app.errors import Conflict, NotFound
 from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
 from app.models.dissent import ChildRecordEntry
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
 from app.rules.access import Scope, conference_scope
 from app.services.journal import audit, record_change
 
@@ -41,7 +40,7 @@ async def create_child(ctx: Ctx, *, data: ChildCreate) -> Child:
         )
     ).first()
     if clash is not None:
-        raise Conflict(f"a child with external_ref {data.external_ref!r} already exists", code="child_exists")
+        raise Conflict("a child with this external_ref already exists", code="child_exists")
     child = Child(authority_id=ctx.authority.id, created_at=ctx.now, updated_at=ctx.now, **data.model_dump())
     ctx.session.add(child)
     await ctx.session.flush()
@@ -79,6 +78,7 @@ def _visible_children(ctx: Ctx):  # type: ignore[no-untyped-def]
                 ConferenceChild.child_id == Child.id,
                 Attendee.conference_id == ConferenceChild.conference_id,
                 Attendee.person_id == ctx.actor.sub,
+                col(Attendee.attended).is_(True),
             )
         )
     return query.where(or_(*conditions))
@@ -101,7 +101,7 @@ async def list_children(
         query = query.where(Child.external_ref == external_ref)
     after = decode_cursor(cursor, 1)
     if after is not None:
-        query = query.where(col(Child.id) > uuid.UUID(str(after[0])))
+        query = query.where(col(Child.id) > cursor_uuid(after[0]))
     rows = list((await ctx.session.exec(query.order_by(col(Child.id)).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
     rows = rows[:limit]
@@ -118,10 +118,7 @@ async def child_record(
     query = select(ChildRecordEntry).where(ChildRecordEntry.child_id == child.id)
     after = decode_cursor(cursor, 2)
     if after is not None:
-        try:
-            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        at, last = cursor_datetime(after[0]), cursor_uuid(after[1])
         query = query.where(
             or_(
                 col(ChildRecordEntry.occurred_at) < at,

@@ -4,7 +4,6 @@ end) and cancellation. The chair's actions need the chair role and to be this me
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
@@ -27,7 +26,7 @@ from app.models.conference import (
     DecisionCreate,
     DecisionPublic,
 )
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
 from app.rules import conference as rules
 from app.rules.access import (
     Scope,
@@ -36,6 +35,7 @@ from app.rules.access import (
     conference_scope,
     is_conference_chair,
 )
+from app.rules.dissent import compute as compute_deadline
 from app.services.journal import audit, record_change
 
 # ---- loading and visibility ----------------------------------------------------------------
@@ -58,7 +58,12 @@ def _visibility_filter(ctx: Ctx):  # type: ignore[no-untyped-def]
 
 
 async def attendee_ids(ctx: Ctx, conference_id: uuid.UUID) -> set[str]:
-    rows = await ctx.session.exec(select(Attendee.person_id).where(Attendee.conference_id == conference_id))
+    """People recorded as attending (an invitee who did not come sees nothing)."""
+    rows = await ctx.session.exec(
+        select(Attendee.person_id).where(
+            Attendee.conference_id == conference_id, col(Attendee.attended).is_(True)
+        )
+    )
     return set(rows.all())
 
 
@@ -123,16 +128,13 @@ def summary(conference: Conference, child_ids: list[uuid.UUID]) -> ConferenceSum
 
 
 def appeal_deadline(ctx: Ctx, conference: Conference) -> AppealDeadline | None:
-    rule = ctx.profile.appeals.lodge_deadline
-    if conference.status != ConferenceStatus.ended or rule is None or conference.appeal_due_at is None:
+    """The family's last day to appeal, fixed when the meeting ended."""
+    if conference.appeal_due_at is None:
         return None
-    computed = (
-        ctx.calendar.add_working_days(conference.meeting_date, rule.working_days or 0)
-        if (rule.working_days is not None)
-        else ctx.calendar.add_calendar_days(conference.meeting_date, rule.calendar_days or 0)
-    )
     return AppealDeadline(
-        due_at=conference.appeal_due_at, due_date=computed.due_date, explanation=computed.explanation
+        due_at=conference.appeal_due_at,
+        due_date=ctx.calendar.local_date(conference.appeal_due_at),
+        explanation=conference.appeal_due_explanation or "",
     )
 
 
@@ -427,9 +429,8 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference.ended_at = ctx.now
     rule = ctx.profile.appeals.lodge_deadline
     if ctx.profile.appeals.enabled and rule is not None:
-        conference.appeal_due_at = _deadline_for(
-            ctx, rule.working_days, rule.calendar_days, conference.meeting_date
-        )
+        computed = compute_deadline(ctx.calendar, rule, conference.meeting_date)
+        conference.appeal_due_at, conference.appeal_due_explanation = computed.due_at, computed.explanation
     _touch(ctx, conference)
     await ctx.session.flush()
     await record_change(
@@ -444,12 +445,6 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     )
     await close_meeting_dissents(ctx, conference)
     return conference
-
-
-def _deadline_for(ctx: Ctx, working_days: int | None, calendar_days: int | None, start) -> datetime:  # type: ignore[no-untyped-def]
-    if working_days is not None:
-        return ctx.calendar.add_working_days(start, working_days).due_at
-    return ctx.calendar.add_calendar_days(start, calendar_days or 0).due_at
 
 
 async def cancel_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
@@ -484,11 +479,7 @@ async def list_conferences(
         )
     after = decode_cursor(cursor, 2)
     if after is not None:
-        try:
-            start = datetime.fromisoformat(str(after[0]))
-            last_id = uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        start, last_id = cursor_datetime(after[0]), cursor_uuid(after[1])
         query = query.where(
             or_(
                 col(Conference.scheduled_start) < start,

@@ -46,7 +46,7 @@ from app.models.dissent import (
     WrittenSubmissionIn,
 )
 from app.models.platform import Event
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.profiles.schema import DeadlineRule
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
@@ -134,6 +134,7 @@ async def start_deadline(
         due_date=computed.due_date,
         due_at=computed.due_at,
         explanation=computed.explanation,
+        approaching_at=ctx.calendar.start_of_day(ctx.calendar.previous_working_day(computed.due_date)),
         created_at=ctx.now,
     )
     ctx.session.add(deadline)
@@ -281,7 +282,7 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
         )
         raise Conflict(detail, code="conference_not_in_progress")
     chair = is_conference_chair(ctx.actor, conference.chair_id)
-    if data.attendee_person_id is not None and data.attendee_person_id != ctx.actor.sub:
+    if data.attendee_person_id is not None and (chair or data.attendee_person_id != ctx.actor.sub):
         if not chair:
             raise Forbidden("only the chair can raise a dissent on someone else's behalf")
         dissenter_id = data.attendee_person_id
@@ -456,6 +457,7 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
         raise Conflict(
             "the deadline for the written dissent has passed; the dissent has lapsed",
             code="deadline_passed",
+            keep_changes=True,
         )
     rules.next_status(ctx.profile, dissent.status, Action.submit)  # refuse early, before checks
     step = ctx.profile.dissent.written_step
@@ -605,7 +607,7 @@ async def _amend_categories(ctx: Ctx, dissent: Dissent, categories: list[str]) -
                 occurred_at=ctx.now,
                 conference_id=old.conference_id,
                 source_id=new.id,
-                summary=f"{ctx.profile.categories_term.capitalize()} changed on review of a dissent",
+                summary=f"Changed on review of a dissent: {ctx.profile.categories_term}",
                 data={
                     "outcome": new.outcome,
                     "categories": categories,
@@ -815,10 +817,7 @@ async def list_dissents(
         query = query.where(~_overdue_clause(ctx.now) | col(Dissent.status).not_in(open_values))
     after = decode_cursor(cursor, 1)
     if after is not None:
-        try:
-            query = query.where(col(Dissent.id) < uuid.UUID(str(after[0])))
-        except ValueError as exc:
-            raise RuleViolation("the cursor is not valid", code="invalid_cursor") from exc
+        query = query.where(col(Dissent.id) < cursor_uuid(after[0]))
     rows = list((await ctx.session.exec(query.order_by(col(Dissent.id).desc()).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1][0].id)]) if len(rows) > limit else None
     items = [

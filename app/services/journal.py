@@ -11,6 +11,7 @@ from app.deps import Ctx
 from app.models.authority import Authority
 from app.models.platform import AuditEntry, Event
 from app.security import Principal
+from app.services.audit import queue
 
 
 def audit(
@@ -21,7 +22,7 @@ def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     add_audit(
-        ctx.session.add,
+        ctx.session.info,
         actor=ctx.actor,
         authority_code=ctx.authority.code,
         action=action,
@@ -34,7 +35,7 @@ def audit(
 
 
 def add_audit(
-    add: Any,
+    session_info: dict[str, Any],
     *,
     actor: Principal,
     authority_code: str | None,
@@ -45,7 +46,8 @@ def add_audit(
     now: Any,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    add(
+    queue(
+        session_info,
         AuditEntry(
             authority_code=authority_code,
             actor_sub=actor.sub,
@@ -56,7 +58,7 @@ def add_audit(
             request_id=request_id,
             occurred_at=now,
             detail=detail or {},
-        )
+        ),
     )
 
 

@@ -1,0 +1,231 @@
+"""Integration endpoints: the event feed, webhooks and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from app.deps import CtxDep, SettingsDep, require_roles
+from app.errors import RuleViolation
+from app.models.platform import Event
+from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.routers.common import with_etag
+from app.security import Principal
+from app.services import audit as audit_service
+from app.services import webhooks as service
+
+events_router = APIRouter(prefix="/v1/events", tags=["events"])
+webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+class EventSubject(BaseModel):
+    kind: str
+    id: str
+
+
+class EventPublic(BaseModel):
+    seq: int
+    id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    authority: str
+    subject: EventSubject
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic]
+    next_after: int = Field(description="Pass as `after` to continue; equal to `after` when nothing new")
+
+
+def event_public(authority_code: str, event: Event) -> EventPublic:
+    return EventPublic(
+        seq=event.seq,
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        authority=authority_code,
+        subject=EventSubject(kind=event.subject_kind, id=event.subject_id),
+        data=event.data,
+    )
+
+
+@events_router.get("", response_model=EventPage)
+async def list_events(
+    ctx: CtxDep,
+    after: int = Query(default=0, ge=0, description="Return events with seq greater than this"),
+    limit: Limit = DEFAULT_LIMIT,
+    _: Principal = require_roles("record_system", "admin"),
+) -> EventPage:
+    """The authority's events in order, gap-free: poll with `after` = the last seq you saw."""
+    rows = (
+        await ctx.session.exec(
+            select(Event)
+            .where(Event.authority_id == ctx.authority.id, col(Event.seq) > after)
+            .order_by(col(Event.seq))
+            .limit(limit)
+        )
+    ).all()
+    items = [event_public(ctx.authority.code, e) for e in rows]
+    return EventPage(items=items, next_after=items[-1].seq if items else after)
+
+
+@webhooks_router.post("", status_code=201, response_model=WebhookPublic)
+async def create_webhook(
+    data: WebhookCreate,
+    response: Response,
+    ctx: CtxDep,
+    settings: SettingsDep,
+    _: Principal = require_roles("admin"),
+) -> WebhookPublic:
+    """Subscribe a URL to event types. Deliveries are signed (`Webhook-Signature:
+    t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`), at least once, in order."""
+    sub = await service.create_webhook(ctx, settings, data=data)
+    response.headers["Location"] = f"/v1/webhooks/{sub.id}"
+    with_etag(response, sub.version)
+    return service.to_public(ctx, sub)
+
+
+@webhooks_router.get("", response_model=list[WebhookPublic])
+async def list_webhooks(ctx: CtxDep, _: Principal = require_roles("admin")) -> list[WebhookPublic]:
+    return [service.to_public(ctx, s) for s in await service.list_webhooks(ctx)]
+
+
+@webhooks_router.get("/{webhook_id}", response_model=WebhookPublic)
+async def get_webhook(
+    webhook_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles("admin")
+) -> WebhookPublic:
+    sub = await service.load_webhook(ctx, webhook_id)
+    with_etag(response, sub.version)
+    return service.to_public(ctx, sub)
+
+
+@webhooks_router.patch("/{webhook_id}", response_model=WebhookPublic)
+async def update_webhook(
+    webhook_id: uuid.UUID,
+    data: WebhookUpdate,
+    response: Response,
+    ctx: CtxDep,
+    settings: SettingsDep,
+    _: Principal = require_roles("admin"),
+) -> WebhookPublic:
+    """Change a subscription. A new secret starts a 24-hour rotation in which both sign."""
+    sub = await service.update_webhook(ctx, settings, webhook_id, data=data)
+    with_etag(response, sub.version)
+    return service.to_public(ctx, sub)
+
+
+@webhooks_router.delete("/{webhook_id}", status_code=204, response_class=Response)
+async def delete_webhook(
+    webhook_id: uuid.UUID, ctx: CtxDep, _: Principal = require_roles("admin")
+) -> Response:
+    await service.delete_webhook(ctx, webhook_id)
+    return Response(status_code=204)
+
+
+@webhooks_router.get("/{webhook_id}/deliveries", response_model=Page[WebhookDeliveryPublic])
+async def list_deliveries(
+    webhook_id: uuid.UUID,
+    ctx: CtxDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    _: Principal = require_roles("admin"),
+) -> Page[WebhookDeliveryPublic]:
+    """The delivery log, newest first."""
+    after = decode_cursor(cursor, 1)
+    before_id = _int(after[0]) if after else None
+    rows = await service.list_deliveries(ctx, webhook_id, before_id=before_id, limit=limit + 1)
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return Page(
+        items=[WebhookDeliveryPublic.model_validate(r, from_attributes=True) for r in rows[:limit]],
+        next_cursor=next_cursor,
+    )
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise RuleViolation("the cursor is not valid", code="invalid_cursor")
+
+
+class AuditEntryPublic(BaseModel):
+    seq: int
+    actor: str
+    actor_roles: list[str]
+    action: str
+    entity_kind: str
+    entity_id: str | None
+    request_id: str | None
+    occurred_at: datetime
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    checked: int
+    chain_length: int
+    first_broken: dict[str, Any] | None
+
+
+@audit_router.get("", response_model=Page[AuditEntryPublic])
+async def list_audit(
+    ctx: CtxDep,
+    entity_kind: str | None = Query(default=None, max_length=40),
+    entity_id: str | None = Query(default=None, max_length=64),
+    actor: str | None = Query(default=None, max_length=200),
+    since: datetime | None = Query(default=None, alias="from"),
+    until: datetime | None = Query(default=None, alias="to"),
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    _: Principal = require_roles("admin"),
+) -> Page[AuditEntryPublic]:
+    """The authority's audit log, newest first, filtered by entity, actor and time."""
+    after = decode_cursor(cursor, 1)
+    rows = await audit_service.list_entries(
+        ctx.session,
+        chain_key=ctx.authority.code,
+        entity_kind=entity_kind,
+        entity_id=entity_id,
+        actor=actor,
+        since=since,
+        until=until,
+        before_seq=_int(after[0]) if after else None,
+        limit=limit + 1,
+    )
+    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
+    items = [
+        AuditEntryPublic(
+            seq=r.seq,
+            actor=r.actor_sub,
+            actor_roles=r.actor_roles,
+            action=r.action,
+            entity_kind=r.entity_kind,
+            entity_id=r.entity_id,
+            request_id=r.request_id,
+            occurred_at=r.occurred_at,
+            detail=r.detail,
+            hash=r.hash,
+        )
+        for r in rows[:limit]
+    ]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@audit_router.get("/verify", response_model=AuditVerification)
+async def verify_audit(ctx: CtxDep, _: Principal = require_roles("admin")) -> AuditVerification:
+    """Recompute the authority's audit hash chain: `ok` and the first broken entry if not."""
+    checked, broken, length = await audit_service.verify_chain(ctx.session, ctx.authority.code)
+    return AuditVerification(
+        ok=broken is None,
+        checked=checked,
+        chain_length=length,
+        first_broken=None if broken is None else {"seq": broken.seq, "reason": broken.reason},
+    )
