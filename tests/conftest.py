@@ -87,6 +87,10 @@ def settings(database_url: str) -> Settings:
         auth_jwt_secret=TEST_SECRET,
         test_clock_enabled=True,
         database_pool_size=5,
+        webhook_allowed_hosts="127.0.0.1,localhost",  # the tests' own receivers
+        webhook_backoff_base_seconds=0.05,
+        webhook_backoff_max_seconds=0.5,
+        webhook_timeout_seconds=5,
     )
 
 
