@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     worker_interval_seconds: float = Field(default=2.0, gt=0)
 
+    # Reports: counts from 1 to this minus one are withheld from the `reporting` role.
+    report_suppression_threshold: int = Field(default=5, ge=1, le=100)
+
     @property
     def webhook_allowed_host_set(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip())

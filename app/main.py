@@ -28,6 +28,7 @@ from app.routers import (
     health,
     integration,
     profiles,
+    reports,
     test_clock,
 )
 from app.routers.common import PROBLEMS, problem_media_type
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         integration.events_router,
         integration.webhooks_router,
         integration.audit_router,
+        reports.router,
         test_clock.router,
     ):
         app.include_router(router, dependencies=guarded)

@@ -47,6 +47,7 @@ class Conference(SQLModel, table=True):
         in_list("status", [s.value for s in ConferenceStatus], "status"),
         sa.Index("ix_conference_authority_id_status", "authority_id", "status"),
         sa.Index("ix_conference_authority_id_chair_id", "authority_id", "chair_id"),
+        sa.Index("ix_conference_authority_id_meeting_date", "authority_id", "meeting_date"),
     )
 
     id: uuid.UUID = id_field()

@@ -59,11 +59,16 @@ class Dissent(SQLModel, table=True):
         sa.Index("ix_dissent_authority_id_status", "authority_id", "status"),
         sa.Index("ix_dissent_authority_id_dissenter_id", "authority_id", "dissenter_id"),
         sa.Index("ix_dissent_conference_id", "conference_id"),
+        # Reports group dissents by meeting date without touching conferences.
+        sa.Index("ix_dissent_authority_id_meeting_date", "authority_id", "meeting_date"),
     )
 
     id: uuid.UUID = id_field()
     authority_id: uuid.UUID = fk("authority.id", index=False)
     conference_id: uuid.UUID = fk("conference.id", index=False)
+    # Copied from the conference when raised (fixed by then), for reporting.
+    meeting_date: date
+    meeting_type: str = Field(max_length=60)
     child_ids: list[str] = json_field()
     subject: str = Field(max_length=20)
     reasons: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
@@ -130,6 +135,15 @@ class Deadline(SQLModel, table=True):
             "due_at",
             postgresql_where=sa.text("met_at IS NULL AND cancelled_at IS NULL"),
         ),
+        # The overdue report: open steps that stay open when missed, by authority and due time.
+        sa.Index(
+            "ix_deadline_overdue",
+            "authority_id",
+            "due_at",
+            sqlite_where=sa.text("met_at IS NULL AND cancelled_at IS NULL AND lapses = 0"),
+            postgresql_where=sa.text("met_at IS NULL AND cancelled_at IS NULL AND NOT lapses"),
+        ),
+        sa.Index("ix_deadline_authority_id_due_date", "authority_id", "due_date"),
     )
 
     id: uuid.UUID = id_field()
@@ -146,6 +160,8 @@ class Deadline(SQLModel, table=True):
     # Start of the working day before the due date: when `deadline.approaching` is sent.
     approaching_at: datetime = utc(nullable=False)
     met_at: datetime | None = utc()
+    # Working days from the start date to the day it was met; stored when met, for reports.
+    days_taken: int | None = None
     cancelled_at: datetime | None = utc()
     approaching_notified_at: datetime | None = utc()
     missed_notified_at: datetime | None = utc()

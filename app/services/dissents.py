@@ -156,6 +156,9 @@ async def meet_deadline(ctx: Ctx, subject_id: uuid.UUID, kind: DeadlineKind) -> 
     ).first()
     if deadline is not None and deadline.met_at is None and deadline.cancelled_at is None:
         deadline.met_at = ctx.now
+        deadline.days_taken = ctx.calendar.working_days_between(
+            deadline.start_date, ctx.calendar.local_date(ctx.now)
+        )
         ctx.session.add(deadline)
 
 
@@ -334,6 +337,8 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
     dissent = Dissent(
         authority_id=ctx.authority.id,
         conference_id=conference.id,
+        meeting_date=conference.meeting_date,
+        meeting_type=conference.meeting_type,
         child_ids=child_ids,
         subject=data.subject,
         reasons=data.reasons,

@@ -1,0 +1,39 @@
+"""Reporting rules (pure): small-number suppression and percentile positions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: int | None
+    suppressed: bool
+
+
+def suppress(count: int, *, threshold: int, apply: bool) -> Cell:
+    """Counts from 1 to threshold-1 are withheld for callers who must not see small numbers,
+    as official statistics do; zero is shown (it identifies no one)."""
+    if apply and 0 < count < threshold:
+        return Cell(None, True)
+    return Cell(count, False)
+
+
+def percentile_ranks(n: int, p: float) -> tuple[int, int, float]:
+    """1-based ranks around the p-th percentile of n sorted values, and the weight of the upper
+    one, for linear interpolation (the method of PostgreSQL's percentile_cont)."""
+    if n <= 0:
+        raise ValueError("no values")
+    position = 1 + p * (n - 1)
+    low = math.floor(position)
+    high = math.ceil(position)
+    return low, high, position - low
+
+
+def interpolate(low_value: float, high_value: float, weight: float) -> float:
+    return low_value + (high_value - low_value) * weight
+
+
+def percentage(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(100.0 * part / whole, 1)

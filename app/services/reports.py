@@ -1,0 +1,341 @@
+"""Reports for managers and reporting tools (SPEC §10). Every figure is an SQL aggregate over
+indexed columns; Python only shapes the handful of aggregate rows that come back. No names,
+dates of birth, reasons or letters are ever selected."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import col, func, select
+
+from app.deps import Ctx
+from app.models.appeal import Appeal
+from app.models.conference import Conference, ConferenceStatus
+from app.models.dissent import OPEN_STATUSES, Deadline, DeadlineKind, Dissent
+from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
+from app.rules.reporting import Cell, interpolate, percentage, percentile_ranks, suppress
+
+# ---- response shapes -------------------------------------------------------------------------
+
+
+class CountCell(BaseModel):
+    key: str | None
+    count: int | None
+    suppressed: bool
+
+
+class SummaryReport(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    meeting_type: str | None
+    suppression_threshold: int | None
+    conferences_held: CountCell
+    dissents_total: CountCell
+    dissents_by_subject: list[CountCell]
+    dissents_by_status: list[CountCell]
+    dissents_by_outcome: list[CountCell]
+    dissents_by_agency: list[CountCell]
+    appeals_total: CountCell
+    appeals_by_outcome: list[CountCell]
+
+
+class TimelinessRow(BaseModel):
+    kind: DeadlineKind
+    total: int | None
+    met: int | None
+    missed: int | None
+    pending: int | None
+    cancelled: int | None
+    percentage_met: float | None
+    median_working_days_taken: float | None
+    p90_working_days_taken: float | None
+    suppressed: bool
+
+
+class TimelinessReport(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    suppression_threshold: int | None
+    kinds: list[TimelinessRow]
+
+
+class OverdueItem(BaseModel):
+    kind: DeadlineKind
+    subject_kind: str
+    subject_id: uuid.UUID
+    conference_id: uuid.UUID | None
+    due_date: date
+    due_at: datetime
+    days_overdue: int
+    responsible_role: str
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _threshold(ctx: Ctx, threshold: int) -> tuple[bool, int | None]:
+    """Suppression applies to the `reporting` role unless it also holds a managing role."""
+    applies = ctx.actor.has_any("reporting") and not ctx.actor.has_any("admin", "reviewer")
+    return applies, threshold if applies else None
+
+
+def _cell(key: str | None, count: int, threshold: int, apply: bool) -> CountCell:
+    c: Cell = suppress(count, threshold=threshold, apply=apply)
+    return CountCell(key=key, count=c.value, suppressed=c.suppressed)
+
+
+def _cells(counts: dict[str | None, int], threshold: int, apply: bool) -> list[CountCell]:
+    return [
+        _cell(k, v, threshold, apply)
+        for k, v in sorted(counts.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+    ]
+
+
+# ---- summary ---------------------------------------------------------------------------------
+
+
+async def summary(
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, meeting_type: str | None, threshold: int
+) -> SummaryReport:
+    apply, shown = _threshold(ctx, threshold)
+    held = select(func.count()).where(
+        Conference.authority_id == ctx.authority.id, Conference.status == ConferenceStatus.ended
+    )
+    # One pass over the dissents, grouped by every dimension at once; the rows that come back
+    # are aggregates (a few dozen at most), which we roll up per dimension.
+    grouped = select(
+        Dissent.subject, Dissent.status, Dissent.outcome, Dissent.dissenter_agency, func.count()
+    ).where(Dissent.authority_id == ctx.authority.id)
+    appeals = (
+        select(Appeal.status, Appeal.outcome, func.count())
+        .join(Conference, col(Conference.id) == Appeal.conference_id)
+        .where(Appeal.authority_id == ctx.authority.id)
+    )
+    if period_from is not None:
+        held = held.where(col(Conference.meeting_date) >= period_from)
+        grouped = grouped.where(col(Dissent.meeting_date) >= period_from)
+        appeals = appeals.where(col(Conference.meeting_date) >= period_from)
+    if period_to is not None:
+        held = held.where(col(Conference.meeting_date) <= period_to)
+        grouped = grouped.where(col(Dissent.meeting_date) <= period_to)
+        appeals = appeals.where(col(Conference.meeting_date) <= period_to)
+    if meeting_type is not None:
+        held = held.where(Conference.meeting_type == meeting_type)
+        grouped = grouped.where(Dissent.meeting_type == meeting_type)
+        appeals = appeals.where(Conference.meeting_type == meeting_type)
+    grouped = grouped.group_by(Dissent.subject, Dissent.status, Dissent.outcome, Dissent.dissenter_agency)
+    appeals = appeals.group_by(Appeal.status, Appeal.outcome)
+
+    conferences_held = int((await ctx.session.exec(held)).one())
+    by: dict[str, dict[str | None, int]] = {
+        d: defaultdict(int) for d in ("subject", "status", "outcome", "agency")
+    }
+    total = 0
+    for subject, status, outcome, agency, count in (await ctx.session.exec(grouped)).all():
+        total += count
+        by["subject"][subject] += count
+        by["status"][status] += count
+        by["agency"][agency] += count
+        if outcome is not None:
+            by["outcome"][outcome] += count
+    appeal_outcomes: dict[str | None, int] = defaultdict(int)
+    appeals_total = 0
+    for status, outcome, count in (await ctx.session.exec(appeals)).all():
+        appeals_total += count
+        appeal_outcomes[outcome if outcome is not None else f"pending_{status}"] += count
+    return SummaryReport(
+        period_from=period_from,
+        period_to=period_to,
+        meeting_type=meeting_type,
+        suppression_threshold=shown,
+        conferences_held=_cell(None, conferences_held, threshold, apply),
+        dissents_total=_cell(None, total, threshold, apply),
+        dissents_by_subject=_cells(by["subject"], threshold, apply),
+        dissents_by_status=_cells(by["status"], threshold, apply),
+        dissents_by_outcome=_cells(by["outcome"], threshold, apply),
+        dissents_by_agency=_cells(by["agency"], threshold, apply),
+        appeals_total=_cell(None, appeals_total, threshold, apply),
+        appeals_by_outcome=_cells(appeal_outcomes, threshold, apply),
+    )
+
+
+# ---- timeliness ------------------------------------------------------------------------------
+
+
+def _deadline_filters(ctx: Ctx, period_from: date | None, period_to: date | None) -> list[Any]:
+    filters: list[Any] = [Deadline.authority_id == ctx.authority.id]
+    if period_from is not None:
+        filters.append(col(Deadline.due_date) >= period_from)
+    if period_to is not None:
+        filters.append(col(Deadline.due_date) <= period_to)
+    return filters
+
+
+async def timeliness(
+    ctx: Ctx, *, period_from: date | None, period_to: date | None, threshold: int
+) -> TimelinessReport:
+    """Per deadline kind (by due date in the period): met on time, missed (late or not done
+    and past due), pending, cancelled (the matter ended otherwise); percentage met of those
+    decided (met + missed); median and 90th percentile working days taken by steps done."""
+    apply, shown = _threshold(ctx, threshold)
+    filters = _deadline_filters(ctx, period_from, period_to)
+    met_on_time = sa.and_(col(Deadline.met_at).is_not(None), col(Deadline.met_at) <= col(Deadline.due_at))
+    missed = sa.or_(
+        sa.and_(col(Deadline.met_at).is_not(None), col(Deadline.met_at) > col(Deadline.due_at)),
+        sa.and_(
+            col(Deadline.met_at).is_(None),
+            col(Deadline.cancelled_at).is_(None),
+            col(Deadline.due_at) < ctx.now,
+        ),
+    )
+    pending = sa.and_(
+        col(Deadline.met_at).is_(None), col(Deadline.cancelled_at).is_(None), col(Deadline.due_at) >= ctx.now
+    )
+    cancelled = sa.and_(col(Deadline.met_at).is_(None), col(Deadline.cancelled_at).is_not(None))
+
+    def n(condition: Any) -> Any:
+        return func.sum(sa.case((condition, 1), else_=0))
+
+    counts = (
+        await ctx.session.exec(
+            select(
+                Deadline.kind,
+                n(met_on_time),
+                n(missed),
+                n(pending),
+                n(cancelled),
+                func.count(Deadline.days_taken),
+            )
+            .where(*filters)
+            .group_by(Deadline.kind)
+        )
+    ).all()
+    stats = {row[0]: [int(v or 0) for v in row[1:]] for row in counts}
+    percentiles = await _percentiles(ctx, filters, {k: v[4] for k, v in stats.items()})
+    rows = []
+    for kind in DeadlineKind:
+        met_n, missed_n, pending_n, cancelled_n, _ = stats.get(kind.value, [0, 0, 0, 0, 0])
+        total = met_n + missed_n + pending_n
+        hide = apply and 0 < total < threshold
+        median, p90 = percentiles.get(kind.value, (None, None))
+
+        def shown_count(v: int, hide: bool = hide) -> int | None:
+            return None if hide else suppress(v, threshold=threshold, apply=apply).value
+
+        rows.append(
+            TimelinessRow(
+                kind=kind,
+                total=None if hide else total,
+                met=shown_count(met_n),
+                missed=shown_count(missed_n),
+                pending=shown_count(pending_n),
+                cancelled=shown_count(cancelled_n),
+                percentage_met=None if hide else percentage(met_n, met_n + missed_n),
+                median_working_days_taken=None if hide else median,
+                p90_working_days_taken=None if hide else p90,
+                suppressed=hide
+                or any(apply and 0 < v < threshold for v in (met_n, missed_n, pending_n, cancelled_n)),
+            )
+        )
+    return TimelinessReport(
+        period_from=period_from, period_to=period_to, suppression_threshold=shown, kinds=rows
+    )
+
+
+async def _percentiles(
+    ctx: Ctx, filters: list[Any], done_counts: dict[str, int]
+) -> dict[str, tuple[float | None, float | None]]:
+    """Median and 90th percentile of days_taken per kind, interpolated like percentile_cont,
+    computed on both databases with a window function that returns only the ranks needed."""
+    wanted: dict[str, dict[int, float]] = {}
+    plan: dict[str, list[tuple[int, int, float]]] = {}
+    for kind, n in done_counts.items():
+        if n:
+            plan[kind] = [percentile_ranks(n, 0.5), percentile_ranks(n, 0.9)]
+            wanted[kind] = {}
+    if not plan:
+        return {}
+    ranked = (
+        select(
+            Deadline.kind.label("kind"),  # type: ignore[attr-defined]
+            col(Deadline.days_taken).label("days"),
+            func.row_number().over(partition_by=Deadline.kind, order_by=col(Deadline.days_taken)).label("rn"),
+        )
+        .where(*filters, col(Deadline.days_taken).is_not(None))
+        .subquery()
+    )
+    ranks = {r for steps in plan.values() for low, high, _ in steps for r in (low, high)}
+    rows = (
+        await ctx.session.exec(
+            select(ranked.c.kind, ranked.c.rn, ranked.c.days).where(ranked.c.rn.in_(sorted(ranks)))
+        )
+    ).all()
+    for kind, rn, days in rows:
+        if kind in wanted:
+            wanted[kind][int(rn)] = float(days)
+    result: dict[str, tuple[float | None, float | None]] = {}
+    for kind, steps in plan.items():
+        values = [
+            round(interpolate(wanted[kind][low], wanted[kind][high], weight), 1)
+            for low, high, weight in steps
+        ]
+        result[kind] = (values[0], values[1])
+    return result
+
+
+# ---- overdue ---------------------------------------------------------------------------------
+
+
+async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[OverdueItem], str | None]:
+    """Open steps past their due time, oldest first. Steps that lapse when missed (the
+    dissenter's own written step) are not overdue: the dissent lapses instead."""
+    open_dissent = sa.and_(
+        Deadline.subject_kind == "dissent", col(Dissent.status).in_([s.value for s in OPEN_STATUSES])
+    )
+    open_appeal = sa.and_(Deadline.subject_kind == "appeal", Appeal.status == "lodged")
+    query = (
+        select(Deadline, Dissent.conference_id, Appeal.conference_id)
+        .outerjoin(Dissent, col(Dissent.id) == Deadline.subject_id)
+        .outerjoin(Appeal, col(Appeal.id) == Deadline.subject_id)
+        .where(
+            Deadline.authority_id == ctx.authority.id,
+            col(Deadline.met_at).is_(None),
+            col(Deadline.cancelled_at).is_(None),
+            sa.not_(col(Deadline.lapses)),
+            col(Deadline.due_at) < ctx.now,
+            sa.or_(open_dissent, open_appeal),
+        )
+    )
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        due, last = cursor_datetime(after[0]), cursor_uuid(after[1])
+        query = query.where(
+            sa.or_(col(Deadline.due_at) > due, sa.and_(col(Deadline.due_at) == due, col(Deadline.id) > last))
+        )
+    rows = (
+        await ctx.session.exec(query.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit + 1))
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        last_row = rows[limit - 1][0]
+        next_cursor = encode_cursor([last_row.due_at.isoformat(), str(last_row.id)])
+    today = ctx.calendar.local_date(ctx.now)
+    items = [
+        OverdueItem(
+            kind=DeadlineKind(d.kind),
+            subject_kind=d.subject_kind,
+            subject_id=d.subject_id,
+            conference_id=dissent_conference or appeal_conference,
+            due_date=d.due_date,
+            due_at=d.due_at,
+            days_overdue=(today - d.due_date).days,
+            responsible_role=d.responsible_role,
+        )
+        for d, dissent_conference, appeal_conference in rows[:limit]
+    ]
+    return items, next_cursor
