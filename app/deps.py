@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from typing import Annotated
 
@@ -110,8 +110,6 @@ class Ctx:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
-        from datetime import date
-
         return WorkingCalendar(
             self.authority.jurisdiction,
             self.authority.timezone,

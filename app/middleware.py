@@ -14,6 +14,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, problem_type
+from app.idempotency import forget, store_response
 from app.observability import LATENCY, REQUESTS, request_id_var
 
 log = logging.getLogger("app.access")
@@ -165,8 +166,6 @@ async def _finish(
             if commit:
                 record = state.pop("idempotency_record", None)
                 if record is not None and status is not None and messages is not None:
-                    from app.idempotency import forget, store_response
-
                     if 200 <= status < 400:
                         await store_response(session, record, status, messages)
                     else:  # a refusal that keeps its changes does not use up the key

@@ -39,6 +39,7 @@ from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.rules.webhooks import backoff_seconds, signature_header
 from app.security import Principal
 from app.services import dissents
+from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhooks import validate_url
 
@@ -178,8 +179,6 @@ async def _next_event(db: Database, sub: WebhookSubscription) -> tuple[Event, st
 
 
 def _body(event: Event, authority_code: str) -> bytes:
-    from app.routers.integration import event_public
-
     return json.dumps(
         event_public(authority_code, event).model_dump(mode="json"), separators=(",", ":")
     ).encode()

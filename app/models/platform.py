@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.models.base import id_field, json_field, utc
+from app.rules.audit_chain import canonical_time
 
 
 class AuditEntry(SQLModel, table=True):
@@ -46,8 +47,6 @@ class AuditEntry(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
     def chain_content(self) -> dict[str, Any]:
-        from app.rules.audit_chain import canonical_time
-
         return {
             "chain": self.chain_key,
             "seq": self.seq,

@@ -63,11 +63,9 @@ async def get_conference(
     conference_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> ConferencePublic:
     """A conference with its attendees, current decisions and the dissents the caller may see."""
-    result = await _public(ctx, response, conference_id)
-    from app.services.journal import audit
-
-    audit(ctx, "conference.read", "conference", conference_id)
-    return result
+    conference = await service.get_conference(ctx, conference_id)
+    with_etag(response, conference.version)
+    return await service.to_public(ctx, conference)
 
 
 @router.post(

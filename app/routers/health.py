@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.db import Database
+from app.migrations_state import head_revision
 from app.observability import REGISTRY
 
 router = APIRouter(tags=["health"])
@@ -20,8 +21,6 @@ async def live() -> dict[str, str]:
 @router.get("/health/ready", responses={503: {"description": "Not ready"}})
 async def ready(request: Request) -> JSONResponse:
     """The database answers and its schema is at the migrations' head."""
-    from app.migrations_state import head_revision
-
     db: Database = request.app.state.db
     checks: dict[str, str] = {}
     try:

@@ -7,54 +7,22 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
-from sqlmodel import col, select
+from pydantic import BaseModel
 
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
-from app.models.platform import Event
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import audit as audit_service
+from app.services import events
 from app.services import webhooks as service
+from app.services.events import EventPage
 
 events_router = APIRouter(prefix="/v1/events", tags=["events"])
 webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
-
-
-class EventSubject(BaseModel):
-    kind: str
-    id: str
-
-
-class EventPublic(BaseModel):
-    seq: int
-    id: uuid.UUID
-    type: str
-    occurred_at: datetime
-    authority: str
-    subject: EventSubject
-    data: dict[str, Any]
-
-
-class EventPage(BaseModel):
-    items: list[EventPublic]
-    next_after: int = Field(description="Pass as `after` to continue; equal to `after` when nothing new")
-
-
-def event_public(authority_code: str, event: Event) -> EventPublic:
-    return EventPublic(
-        seq=event.seq,
-        id=event.id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        authority=authority_code,
-        subject=EventSubject(kind=event.subject_kind, id=event.subject_id),
-        data=event.data,
-    )
 
 
 @events_router.get("", response_model=EventPage)
@@ -65,15 +33,7 @@ async def list_events(
     _: Principal = require_roles("record_system", "admin"),
 ) -> EventPage:
     """The authority's events in order, gap-free: poll with `after` = the last seq you saw."""
-    rows = (
-        await ctx.session.exec(
-            select(Event)
-            .where(Event.authority_id == ctx.authority.id, col(Event.seq) > after)
-            .order_by(col(Event.seq))
-            .limit(limit)
-        )
-    ).all()
-    items = [event_public(ctx.authority.code, e) for e in rows]
+    items = await events.list_events(ctx, after=after, limit=limit)
     return EventPage(items=items, next_after=items[-1].seq if items else after)
 
 

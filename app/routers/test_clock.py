@@ -10,6 +10,7 @@ from app.clock import current_time, reset_test_clock, set_test_clock
 from app.deps import SessionDep, SettingsDep, require_roles
 from app.errors import NotFound
 from app.models.base import in_service_range
+from app.models.platform import TestClock
 from app.security import Principal
 
 router = APIRouter(prefix="/v1/test-clock", tags=["test-clock"])
@@ -35,8 +36,6 @@ async def get_test_clock(
     session: SessionDep, settings: SettingsDep, _: Principal = require_roles("system_admin")
 ) -> TestClockOut:
     _enabled(settings)
-    from app.models.platform import TestClock
-
     row = await session.get(TestClock, 1)
     return TestClockOut(now=await current_time(session, settings), frozen=row is not None)
 

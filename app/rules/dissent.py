@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from app.errors import Conflict, RuleViolation
+from app.errors import Conflict, DomainError, RuleViolation
 from app.models.dissent import DissentStatus as S
 from app.profiles.schema import DeadlineRule, Profile
 from app.rules.calendar import DeadlineComputation, WorkingCalendar
@@ -145,8 +145,6 @@ def check_review_extras(
 
 def check_reviewer_independent(reviewer_id: str, chair_id: str) -> None:
     if reviewer_id == chair_id:
-        from app.errors import DomainError
-
         raise DomainError(
             "a reviewer may not decide a dissent about a meeting they chaired",
             code="reviewer_conflict",

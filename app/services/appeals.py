@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import exists, or_
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -21,10 +22,11 @@ from app.models.appeal import (
     ComplaintPublic,
     LeadSocialWorker,
 )
-from app.models.conference import Conference, ConferenceChild, ConferenceCreate, ConferenceStatus, Decision
+from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.rules.access import Scope, conference_scope
+from app.services import conferences
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
 
@@ -51,8 +53,6 @@ def _visibility(ctx: Ctx):  # type: ignore[no-untyped-def]
         return None
     if scope is Scope.none:
         return False
-    from sqlalchemy import exists, or_
-
     conditions = []
     if ctx.actor.has_any("professional"):
         conditions.append(Appeal.lodged_by == ctx.actor.sub)
@@ -256,29 +256,12 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
             code="validation_error",
         )
     if data.reconvene is not None:
-        from app.services.conferences import child_ids_of, create_conference
-
         original = await ctx.session.get(Conference, appeal.conference_id)
-        assert original is not None
-        new = await create_conference(
-            ctx,
-            data=ConferenceCreate(
-                meeting_type=original.meeting_type,
-                scheduled_start=data.reconvene.scheduled_start,
-                chair_id=data.reconvene.chair_id,
-                chair_name=data.reconvene.chair_name,
-                child_ids=await child_ids_of(ctx, original.id),
-                reconvened_from=original.id,
-            ),
+        assert original is not None  # foreign key
+        new = await conferences.reconvene_conference(
+            ctx, original, when=data.reconvene, cause={"appeal_id": str(appeal.id)}
         )
         appeal.reconvened_conference_id = new.id
-        await record_change(
-            ctx,
-            event_type="conference.reconvene_requested",
-            entity_kind="conference",
-            entity_id=original.id,
-            data={"reconvened_conference_id": str(new.id), "appeal_id": str(appeal.id)},
-        )
     appeal.status = AppealStatus.responded
     appeal.outcome = data.outcome
     appeal.response_text = data.response_text

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
 from app.deps import Ctx
-from app.errors import Forbidden, NotFound, RuleViolation
+from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.models.child import Child
 from app.models.conference import (
     AppealDeadline,
@@ -26,6 +26,7 @@ from app.models.conference import (
     DecisionCreate,
     DecisionPublic,
 )
+from app.models.dissent import ReconveneIn
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
 from app.rules import conference as rules
 from app.rules.access import (
@@ -83,6 +84,12 @@ async def load_conference(ctx: Ctx, conference_id: uuid.UUID, *, for_update: boo
         raise NotFound("no such conference")
     if for_update:
         ctx.check_version(conference.version)
+    return conference
+
+
+async def get_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
+    conference = await load_conference(ctx, conference_id)
+    audit(ctx, "conference.read", "conference", conference.id)
     return conference
 
 
@@ -253,6 +260,32 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
     return conference
 
 
+async def reconvene_conference(
+    ctx: Ctx, original: Conference, *, when: ReconveneIn, cause: dict[str, str]
+) -> Conference:
+    """A new meeting for the same children, linked to the original (after a dissent review or
+    an appeal); the profile's different-chair rule applies at creation."""
+    new = await create_conference(
+        ctx,
+        data=ConferenceCreate(
+            meeting_type=original.meeting_type,
+            scheduled_start=when.scheduled_start,
+            chair_id=when.chair_id,
+            chair_name=when.chair_name,
+            child_ids=await child_ids_of(ctx, original.id),
+            reconvened_from=original.id,
+        ),
+    )
+    await record_change(
+        ctx,
+        event_type="conference.reconvene_requested",
+        entity_kind="conference",
+        entity_id=original.id,
+        data={"reconvened_conference_id": str(new.id), **cause},
+    )
+    return new
+
+
 async def record_attendee(
     ctx: Ctx, conference_id: uuid.UUID, *, data: AttendeeCreate
 ) -> tuple[Attendee, bool]:
@@ -418,8 +451,6 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
         appeal_rights_explained=conference.appeal_rights_explained_at is not None,
     )
     if blockers:
-        from app.errors import Conflict
-
         raise Conflict(
             "; ".join(b.detail for b in blockers),
             code=blockers[0].code,

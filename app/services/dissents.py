@@ -19,7 +19,6 @@ from app.models.conference import (
     Attendee,
     AttendeeKind,
     Conference,
-    ConferenceCreate,
     ConferenceStatus,
     Decision,
 )
@@ -52,6 +51,7 @@ from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.access import Scope, conference_scope, is_conference_chair
 from app.rules.dissent import Action
+from app.services import conferences
 from app.services.journal import audit, emit, record_change
 
 LAPSE_BATCH = 500
@@ -274,9 +274,7 @@ async def _move(
 
 
 async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCreate) -> Dissent:
-    from app.services.conferences import child_ids_of, load_conference
-
-    conference = await load_conference(ctx, conference_id, for_update=True)
+    conference = await conferences.load_conference(ctx, conference_id, for_update=True)
     if conference.status != ConferenceStatus.in_progress:
         detail = (
             ctx.profile.routes.professional_challenge
@@ -312,7 +310,7 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
             "only a professional recorded as attending this meeting can dissent", code="not_attendee"
         )
     rules.check_subject(ctx.profile, data.subject)
-    meeting_children = [str(c) for c in await child_ids_of(ctx, conference.id)]
+    meeting_children = [str(c) for c in await conferences.child_ids_of(ctx, conference.id)]
     child_ids = [str(c) for c in data.child_ids] if data.child_ids else meeting_children
     strays = [c for c in child_ids if c not in meeting_children]
     if strays or len(set(child_ids)) != len(child_ids):
@@ -554,7 +552,10 @@ async def decide_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewDecisio
     if data.outcome == "change_category":
         await _amend_categories(ctx, dissent, data.new_categories or [])
     if data.reconvene is not None:
-        await _reconvene(ctx, dissent, conference, data)
+        new = await conferences.reconvene_conference(
+            ctx, conference, when=data.reconvene, cause={"dissent_id": str(dissent.id)}
+        )
+        dissent.reconvened_conference_id = new.id
     await _move(ctx, dissent, Action.decide, "dissent.decided", {"outcome": data.outcome})
     await meet_deadline(ctx, dissent.id, DeadlineKind.review_response)
     await _share_review_note(ctx, dissent, conference)
@@ -641,31 +642,6 @@ async def _amend_categories(ctx: Ctx, dissent: Dissent, categories: list[str]) -
                 "dissent_id": str(dissent.id),
             },
         )
-
-
-async def _reconvene(ctx: Ctx, dissent: Dissent, conference: Conference, data: ReviewDecisionIn) -> None:
-    from app.services.conferences import child_ids_of, create_conference
-
-    assert data.reconvene is not None
-    new = await create_conference(
-        ctx,
-        data=ConferenceCreate(
-            meeting_type=conference.meeting_type,
-            scheduled_start=data.reconvene.scheduled_start,
-            chair_id=data.reconvene.chair_id,
-            chair_name=data.reconvene.chair_name,
-            child_ids=await child_ids_of(ctx, conference.id),
-            reconvened_from=conference.id,
-        ),
-    )
-    dissent.reconvened_conference_id = new.id
-    await record_change(
-        ctx,
-        event_type="conference.reconvene_requested",
-        entity_kind="conference",
-        entity_id=conference.id,
-        data={"reconvened_conference_id": str(new.id), "dissent_id": str(dissent.id)},
-    )
 
 
 async def _share_review_note(ctx: Ctx, dissent: Dissent, conference: Conference) -> None:
