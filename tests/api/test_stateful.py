@@ -1,20 +1,23 @@
-"""Stateful (model-based) test: random sequences of API calls by random actors, against one
+"""Stateful (model-based) test: random sequences of API calls by random actors against one
 authority per procedure profile, checking after every call that
 
 1. no call answers 5xx;
 2. every non-2xx answer is application/problem+json with a `code`;
-3. the stored state is legal (dissent statuses reachable in the profile and every status change
+3. the stored state is legal (dissent statuses reachable in the profile, every status change
    backed by an event that replays through the SPEC §5 transition table, one open dissent per
-   person/meeting/subject, one current decision per child, gap-free event sequence, ...);
-4. a refused (4xx) call changed nothing: the example's rows in every table, and every table's
-   row count, are identical before and after;
+   person/meeting/subject, one current decision per child, a gap-free event sequence, ...);
+4. a refused (4xx) call changed nothing: the example's rows and every table's row count are
+   identical before and after (one deliberate exception: a late written dissent is refused with
+   `deadline_passed` and keeps the lapse found on the way, see `check_refusal_only_lapsed`);
 5. a call that the rules forbid (wrong actor, wrong state, wrong content) was not accepted.
 
-The transition oracle below is written from the SPEC and the profile *data*, not taken from
-`app.rules.dissent`, so a broken engine table is caught (see `test_machine_catches_*`).
-Function-scoped fixtures cannot be used per Hypothesis example, so each test builds its own
-TestClient and sync engine and every example creates fresh authorities (unique codes) in the
-test's database; checks are scoped to the example's authorities.
+The transition oracle is written from the SPEC and the profile *data*, not taken from
+`app.rules.dissent`, so a broken engine table is caught (`test_machine_catches_*`), and a
+scripted walk through each procedure with the same checks runs every time
+(`test_scripted_walk_*`). Function-scoped fixtures cannot be used per Hypothesis example, so
+each test builds its own TestClient and sync engine, and every example creates fresh
+authorities (unique codes) in the test's database; the checks are scoped to them.
+STATEFUL_MAX_EXAMPLES=500 runs a longer hunt.
 """
 
 from __future__ import annotations
@@ -146,7 +149,7 @@ CONFERENCE_EVENTS = {
 class Snapshot:
     """Every row of the example's authorities in the checked tables, plus global row counts."""
 
-    def __init__(self, tables: dict[str, list[sa.Row[Any]]], counts: tuple[int, ...]) -> None:
+    def __init__(self, tables: dict[str, list[sa.Row[Any]]], counts: dict[str, Any]) -> None:
         self.tables = tables
         self.counts = counts
 
@@ -197,6 +200,7 @@ def read_snapshot(conn: sa.Connection, authority_ids: list[uuid.UUID], codes: li
         tables[name] = list(conn.execute(query).all())
     audit = TABLES["audit_entry"]
     ours = audit.c.authority_code.in_(codes)
+    names = ["our audit entries", "our last audit id", *(t.name for t in SQLModel.metadata.sorted_tables)]
     counts = conn.execute(
         sa.select(
             sa.select(sa.func.count()).select_from(audit).where(ours).scalar_subquery(),
@@ -207,7 +211,7 @@ def read_snapshot(conn: sa.Connection, authority_ids: list[uuid.UUID], codes: li
             ],
         )
     ).one()
-    return Snapshot(tables, tuple(counts))
+    return Snapshot(tables, dict(zip(names, counts, strict=True)))
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -311,11 +315,9 @@ class DissentMachine(RuleBasedStateMachine):
             problem = response.json()
             assert isinstance(problem.get("code"), str) and problem["code"], f"{what}: {response.text}"
         after = self.fetch()
+        if 400 <= status < 500 and after != before:
+            self.check_refusal_only_lapsed(before, after, f"refused {what} -> {status}", response)
         self.snap = after
-        if 400 <= status < 500:
-            assert after == before, (
-                f"refused {what} -> {status} changed {before.diff(after)}: {response.text}"
-            )
         if 200 <= status < 300:
             assert allowed, f"{what} -> {status} was accepted but should be refused ({why}): {response.text}"
         elif actor == "reporting":
@@ -325,6 +327,42 @@ class DissentMachine(RuleBasedStateMachine):
         if expect_code is not None:
             assert response.json().get("code") == expect_code, f"{what} -> {status}: {response.text}"
         return response
+
+    def check_refusal_only_lapsed(
+        self, before: Snapshot, after: Snapshot, what: str, response: httpx.Response
+    ) -> None:
+        """A refused call changes nothing, with one exception the service makes on purpose: a
+        written dissent sent after its deadline is refused with `deadline_passed` and the lapse
+        found on the way is kept (as a read would have done). Then only that dissent may have
+        changed (to lapsed), plus its `dissent.lapsed` event, the audit entry and event_seq."""
+        changed = before.diff(after)
+        assert response.json().get("code") == "deadline_passed", f"{what} changed {changed}: {response.text}"
+        assert set(changed) <= {"dissent", "event", "authority", "row counts"}, changed
+        was = {r["id"]: r for r in before.rows("dissent")}
+        now = {r["id"]: r for r in after.rows("dissent")}
+        assert was.keys() == now.keys()
+        lapsed = {i for i in was if was[i] != now[i]}
+        assert len(lapsed) == 1, f"{what} changed dissents {lapsed}"
+        (dissent_id,) = lapsed
+        profile = next(self.profile(c) for c, d in self.dissents if d == str(dissent_id))
+        assert self.written_step_lapsed(profile, was[dissent_id]), f"{what} lapsed a dissent not yet due"
+        assert now[dissent_id]["status"] == "lapsed"
+        fields = {k for k in was[dissent_id].keys() if was[dissent_id][k] != now[dissent_id][k]}
+        assert fields <= {"status", "lapsed_at", "updated_at", "version"}, fields
+        old_events = {e["id"] for e in before.rows("event")}
+        new_events = [e for e in after.rows("event") if e["id"] not in old_events]
+        assert [(e["type"], e["subject_id"]) for e in new_events] == [("dissent.lapsed", str(dissent_id))]
+        assert [tuple(r) for r in before.tables["event"]] == [
+            tuple(r) for r in after.tables["event"] if r._mapping["id"] in old_events
+        ]
+        for old_authority, new_authority in zip(
+            before.rows("authority"), after.rows("authority"), strict=True
+        ):
+            grew = new_authority["event_seq"] - old_authority["event_seq"]
+            assert grew == (1 if old_authority["id"] == was[dissent_id]["authority_id"] else 0)
+            assert {**old_authority, "event_seq": 0} == {**new_authority, "event_seq": 0}
+        grown = {k: after.counts[k] - before.counts[k] for k in before.counts if k != "our last audit id"}
+        assert {k: v for k, v in grown.items() if v} == {"our audit entries": 1, "event": 1, "audit_entry": 1}
 
     def probe_unknown_dissent(self, actor: str, path: str | None, body: Any = None) -> httpx.Response:
         """Before any dissent exists the dissent rules aim at an id that does not exist."""
@@ -1095,6 +1133,98 @@ def test_random_call_sequences_keep_the_state_legal(settings: Settings, database
     with machine_for(settings, database_url) as machine:
         run(machine)
         print("\n".join(f"{n:5} {what}" for what, n in sorted(machine.seen.items())))
+
+
+def walk_every_procedure(m: DissentMachine) -> None:
+    """Drive the machine by hand down each profile's whole procedure, with a few refusals on
+    the way; every call gets the same checks as in the random runs."""
+
+    def step(rule: Any, *args: Any) -> None:
+        rule(*args)
+        m.stored_state_is_legal()
+
+    def status(di: int) -> str:
+        return str(m.dissent_context(di)[1]["status"])
+
+    m.setup((2, 1, 1), (True, True, True))
+    england, carm, registration = 0, 1, 2
+    step(m.raise_dissent, england, "plan", "professional", None, "default")  # 0
+    step(m.raise_dissent, england, "category", "professional", None, "default")  # 1
+    step(m.raise_dissent, england, "registration", "chair", "prof-2", "first")  # 2, on prof-2's behalf
+    step(m.raise_dissent, carm, "registration", "professional", None, "default")  # 3
+    step(m.raise_dissent, carm, "plan", "other_professional", None, "default")  # 4
+    step(m.raise_dissent, registration, "registration", "professional", None, "default")  # 5
+    step(m.raise_dissent, registration, "plan", "professional", None, "default")  # refused
+    step(m.resolve, 1, "chair")
+    step(m.withdraw, 4, "other_professional")
+    for conf in m.conferences[:3]:
+        step(m.complete_meeting, conf)
+    assert [status(i) for i in range(6)] == [
+        "awaiting_submission",
+        "resolved",
+        "awaiting_submission",
+        "awaiting_submission",
+        "withdrawn",
+        "awaiting_referral",
+    ]
+    # England: the form, the review meeting, a reconvened meeting with another chair.
+    step(m.written_submission, 0, "professional", False, True)  # refused: no line-manager talk
+    step(m.written_submission, 0, "professional", True, True)
+    step(m.review_decision, 0, "reviewer", "uphold", False, False, "fitting", "chair-2")  # refused
+    step(m.review_meeting, 0, "reviewer_chair", 0)  # refused: reviewer_conflict
+    step(m.review_meeting, 0, "reviewer", 0)
+    step(m.review_decision, 0, "reviewer", "reconvene", False, False, "fitting", "chair-1")  # refused
+    step(m.review_decision, 0, "reviewer", "reconvene", False, False, "fitting", "chair-2")
+    step(m.family_informed, 0, "reviewer", "today")
+    # Scotland CPPM/CARM: written dissent, categories changed, the family's informant.
+    step(m.written_submission, 3, "professional", False, False)  # refused: wrong meeting date
+    step(m.written_submission, 3, "professional", False, True)
+    step(m.review_decision, 3, "reviewer", "change_category", False, False, "fitting", "chair-2")
+    step(m.review_decision, 3, "reviewer", "change_category", True, True, "fitting", "chair-2")
+    step(m.family_informed, 3, "chair", "future")  # refused
+    step(m.family_informed, 3, "chair", "today")
+    # Scotland registration: the chair's referral, then the reviewer upholds.
+    step(m.referral, 5, "other_professional")  # refused
+    step(m.referral, 5, "chair")
+    step(m.review_decision, 5, "reviewer", "uphold", False, False, "fitting", "chair-2")
+    # England: prof-2 writes too late; refused, and the dissent has lapsed.
+    deadline = m.state().written_deadline(m.dissent_context(2)[1]["id"], m.profile(PROFILES[0]))
+    assert deadline is not None
+    m.set_clock(deadline["due_at"] + timedelta(minutes=1))
+    step(m.written_submission, 2, "other_professional", True, True)  # refused: deadline_passed
+    assert status(2) == "lapsed"  # the lapse found on the way is kept
+    step(m.get_dissent, 2, "other_professional")
+    assert [status(i) for i in range(6)] == [
+        "decided",
+        "resolved",
+        "lapsed",
+        "decided",
+        "withdrawn",
+        "decided",
+    ]
+    # The reconvened meeting runs with its new chair.
+    assert len(m.conferences) == 4 and m.conferences[3].chair_id == "chair-2"
+    step(m.start, 3, "chair")  # refused: not this meeting's chair
+    step(m.start, 3, "chair2")
+    assert m.conference_row(m.conferences[3])["status"] == "in_progress"
+    m.teardown()
+
+
+def test_scripted_walk_through_every_procedure(settings: Settings, database_url: str) -> None:
+    """Every run checks the deep states, whatever the random examples happened to reach."""
+    with machine_for(settings, database_url) as machine:
+        walk_every_procedure(machine())
+
+
+def test_scripted_walk_catches_a_missing_reviewer_conflict_guard(
+    settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks can fail: without the rule that a reviewer may not review a meeting they
+    chaired, the reviewer-who-is-chair's review meeting is accepted and the walk reports it."""
+    monkeypatch.setattr(dissent_rules, "check_reviewer_independent", lambda reviewer_id, chair_id: None)
+    with machine_for(settings, database_url) as machine, pytest.raises(AssertionError) as caught:
+        walk_every_procedure(machine())
+    assert "reviewer_chair POST" in str(caught.value) and "should be refused" in str(caught.value)
 
 
 def test_machine_catches_an_engine_that_skips_the_written_step(
