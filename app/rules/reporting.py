@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,8 @@ def interpolate(low_value: float, high_value: float, weight: float) -> float:
 
 
 def percentage(part: int, whole: int) -> float | None:
-    return None if whole == 0 else round(100.0 * part / whole, 1)
+    """Percent to one decimal place, halves rounded up (as people and spreadsheets do)."""
+    if whole == 0:
+        return None
+    exact = Decimal(100 * part) / Decimal(whole)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
