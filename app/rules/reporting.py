@@ -42,3 +42,22 @@ def percentage(part: int, whole: int) -> float | None:
         return None
     exact = Decimal(100 * part) / Decimal(whole)
     return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def percentile_from_histogram(histogram: dict[int, int], p: float) -> float | None:
+    """The p-th percentile (interpolated like percentile_cont) of values given as
+    {value: how many}, so the database can return counts per value instead of rows."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    low, high, weight = percentile_ranks(n, p)
+    values: dict[int, float] = {}
+    seen = 0
+    for value in sorted(histogram):
+        first, seen = seen + 1, seen + histogram[value]
+        for rank in (low, high):
+            if first <= rank <= seen:
+                values[rank] = float(value)
+        if high in values:
+            break
+    return interpolate(values[low], values[high], weight)

@@ -18,7 +18,7 @@ from app.models.appeal import Appeal
 from app.models.conference import Conference, ConferenceStatus
 from app.models.dissent import OPEN_STATUSES, Deadline, DeadlineKind, Dissent
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.rules.reporting import Cell, interpolate, percentage, percentile_ranks, suppress
+from app.rules.reporting import Cell, percentage, percentile_from_histogram, suppress
 
 # ---- response shapes -------------------------------------------------------------------------
 
@@ -181,7 +181,8 @@ async def timeliness(
 ) -> TimelinessReport:
     """Per deadline kind (by due date in the period): met on time, missed (late or not done
     and past due), pending, cancelled (the matter ended otherwise); percentage met of those
-    decided (met + missed); median and 90th percentile working days taken by steps done."""
+    decided (met + missed); median and 90th percentile working days taken by steps done
+    (interpolated like percentile_cont, from per-value counts the database aggregates)."""
     apply, shown = _threshold(ctx, threshold)
     filters = _deadline_filters(ctx, period_from, period_to)
     met_on_time = sa.and_(col(Deadline.met_at).is_not(None), col(Deadline.met_at) <= col(Deadline.due_at))
@@ -201,28 +202,38 @@ async def timeliness(
     def n(condition: Any) -> Any:
         return func.sum(sa.case((condition, 1), else_=0))
 
-    counts = (
+    # One pass: conditional counts per kind and working days taken, so the same grouped rows
+    # give the counts and a histogram of days taken (a few hundred rows at most).
+    grouped = (
         await ctx.session.exec(
             select(
                 Deadline.kind,
+                Deadline.days_taken,
                 n(met_on_time),
                 n(missed),
                 n(pending),
                 n(cancelled),
-                func.count(Deadline.days_taken),
+                func.count(),
             )
             .where(*filters)
-            .group_by(Deadline.kind)
+            .group_by(Deadline.kind, Deadline.days_taken)
         )
     ).all()
-    stats = {row[0]: [int(v or 0) for v in row[1:]] for row in counts}
-    percentiles = await _percentiles(ctx, filters, {k: v[4] for k, v in stats.items()})
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    histograms: dict[str, dict[int, int]] = defaultdict(dict)
+    for kind_code, days, met_c, missed_c, pending_c, cancelled_c, rows_c in grouped:
+        totals = stats[kind_code]
+        for i, value in enumerate((met_c, missed_c, pending_c, cancelled_c)):
+            totals[i] += int(value or 0)
+        if days is not None:
+            histograms[kind_code][int(days)] = int(rows_c)
     rows = []
     for kind in DeadlineKind:
-        met_n, missed_n, pending_n, cancelled_n, _ = stats.get(kind.value, [0, 0, 0, 0, 0])
+        met_n, missed_n, pending_n, cancelled_n = stats.get(kind.value, [0, 0, 0, 0])
         total = met_n + missed_n + pending_n
         hide = apply and 0 < total < threshold
-        median, p90 = percentiles.get(kind.value, (None, None))
+        histogram = histograms.get(kind.value, {})
+        median, p90 = (_rounded(percentile_from_histogram(histogram, p)) for p in (0.5, 0.9))
 
         def shown_count(v: int, hide: bool = hide) -> int | None:
             return None if hide else suppress(v, threshold=threshold, apply=apply).value
@@ -247,45 +258,8 @@ async def timeliness(
     )
 
 
-async def _percentiles(
-    ctx: Ctx, filters: list[Any], done_counts: dict[str, int]
-) -> dict[str, tuple[float | None, float | None]]:
-    """Median and 90th percentile of days_taken per kind, interpolated like percentile_cont,
-    computed on both databases with a window function that returns only the ranks needed."""
-    wanted: dict[str, dict[int, float]] = {}
-    plan: dict[str, list[tuple[int, int, float]]] = {}
-    for kind, n in done_counts.items():
-        if n:
-            plan[kind] = [percentile_ranks(n, 0.5), percentile_ranks(n, 0.9)]
-            wanted[kind] = {}
-    if not plan:
-        return {}
-    ranked = (
-        select(
-            Deadline.kind.label("kind"),  # type: ignore[attr-defined]
-            col(Deadline.days_taken).label("days"),
-            func.row_number().over(partition_by=Deadline.kind, order_by=col(Deadline.days_taken)).label("rn"),
-        )
-        .where(*filters, col(Deadline.days_taken).is_not(None))
-        .subquery()
-    )
-    ranks = {r for steps in plan.values() for low, high, _ in steps for r in (low, high)}
-    rows = (
-        await ctx.session.exec(
-            select(ranked.c.kind, ranked.c.rn, ranked.c.days).where(ranked.c.rn.in_(sorted(ranks)))
-        )
-    ).all()
-    for kind, rn, days in rows:
-        if kind in wanted:
-            wanted[kind][int(rn)] = float(days)
-    result: dict[str, tuple[float | None, float | None]] = {}
-    for kind, steps in plan.items():
-        values = [
-            round(interpolate(wanted[kind][low], wanted[kind][high], weight), 1)
-            for low, high, weight in steps
-        ]
-        result[kind] = (values[0], values[1])
-    return result
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 # ---- overdue ---------------------------------------------------------------------------------

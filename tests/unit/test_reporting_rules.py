@@ -187,3 +187,23 @@ def test_percentage_is_within_a_twentieth_of_the_exact_value(whole: int, data: s
     assert 0.0 <= result <= 100.0
     assert abs(result - 100 * part / whole) <= 0.05 + 1e-9
     assert round(result, 1) == result
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=80), st.sampled_from([0.5, 0.9]))
+def test_percentile_from_histogram_matches_the_row_by_row_percentile(values, p):
+    from app.rules.reporting import percentile_from_histogram
+
+    histogram: dict[int, int] = {}
+    for v in values:
+        histogram[v] = histogram.get(v, 0) + 1
+    if len(values) == 1:
+        expected = float(values[0])
+    else:
+        expected = statistics.quantiles(values, n=100, method="inclusive")[round(p * 100) - 1]
+    assert percentile_from_histogram(histogram, p) == pytest.approx(expected)
+
+
+def test_percentile_from_histogram_of_nothing_is_none():
+    from app.rules.reporting import percentile_from_histogram
+
+    assert percentile_from_histogram({}, 0.5) is None
