@@ -21,7 +21,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import or_, update
@@ -165,8 +165,12 @@ async def _claim(db: Database, settings: Settings, owner: str) -> list[WebhookSu
         return list(claimed)
 
 
-async def _next_event(db: Database, sub: WebhookSubscription) -> tuple[Event, str] | None:
+async def _next_event(
+    db: Database, settings: Settings, sub: WebhookSubscription
+) -> tuple[Event, str, datetime] | None:
+    """The next event for this subscription, its authority's code and the service's time."""
     async with db.session() as session:
+        now = await current_time(session, settings)
         query = (
             select(Event, Authority.code)
             .join(Authority, col(Authority.id) == Event.authority_id)
@@ -175,7 +179,7 @@ async def _next_event(db: Database, sub: WebhookSubscription) -> tuple[Event, st
         if "*" not in sub.event_types:
             query = query.where(col(Event.type).in_(sub.event_types))
         row = (await session.exec(query.order_by(col(Event.seq)).limit(1))).first()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], now) if row else None
 
 
 def _body(event: Event, authority_code: str) -> bytes:
@@ -191,6 +195,7 @@ async def _attempt(
     event: Event,
     body: bytes,
     now_ts: int,
+    service_now: datetime,
 ) -> tuple[bool, int | None, str | None]:
     try:
         await validate_url(sub.url, settings)  # again at delivery: DNS may have changed
@@ -200,7 +205,7 @@ async def _attempt(
     if (
         sub.previous_secret
         and sub.previous_secret_expires_at
-        and sub.previous_secret_expires_at.timestamp() > now_ts
+        and sub.previous_secret_expires_at > service_now  # the service's clock, like the API
     ):
         secrets.append(sub.previous_secret)
     headers = {
@@ -227,13 +232,14 @@ async def _deliver_subscription(
     result: PassResult,
 ) -> None:
     for _ in range(DELIVERY_BATCH):
-        found = await _next_event(db, sub)
+        found = await _next_event(db, settings, sub)
         if found is None:
             break
-        event, code = found
+        event, code, service_now = found
         body = _body(event, code)
         started = time.perf_counter()
-        ok, status, error = await _attempt(client, settings, sub, event, body, int(time.time()))
+        # The signature's t= is real time (receivers check freshness against their own clocks).
+        ok, status, error = await _attempt(client, settings, sub, event, body, int(time.time()), service_now)
         elapsed_ms = int((time.perf_counter() - started) * 1000)
         async with db.session() as session:
             now = await current_time(session, settings)

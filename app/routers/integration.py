@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
+from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import audit as audit_service
@@ -53,9 +53,16 @@ async def create_webhook(
     return service.to_public(ctx, sub)
 
 
-@webhooks_router.get("", response_model=list[WebhookPublic])
-async def list_webhooks(ctx: CtxDep, _: Principal = require_roles("admin")) -> list[WebhookPublic]:
-    return [service.to_public(ctx, s) for s in await service.list_webhooks(ctx)]
+@webhooks_router.get("", response_model=Page[WebhookPublic])
+async def list_webhooks(
+    ctx: CtxDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None, _: Principal = require_roles("admin")
+) -> Page[WebhookPublic]:
+    after = decode_cursor(cursor, 1)
+    rows = await service.list_webhooks(
+        ctx, after_id=cursor_uuid(after[0]) if after else None, limit=limit + 1
+    )
+    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
+    return Page(items=[service.to_public(ctx, s) for s in rows[:limit]], next_cursor=next_cursor)
 
 
 @webhooks_router.get("/{webhook_id}", response_model=WebhookPublic)
@@ -141,8 +148,8 @@ async def list_audit(
     entity_kind: str | None = Query(default=None, max_length=40),
     entity_id: str | None = Query(default=None, max_length=64),
     actor: str | None = Query(default=None, max_length=200),
-    since: datetime | None = Query(default=None, alias="from"),
-    until: datetime | None = Query(default=None, alias="to"),
+    since: AwareDatetime | None = Query(default=None, alias="from"),
+    until: AwareDatetime | None = Query(default=None, alias="to"),
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles("admin"),

@@ -120,12 +120,11 @@ async def load_webhook(ctx: Ctx, webhook_id: uuid.UUID, *, for_update: bool = Fa
     return sub
 
 
-async def list_webhooks(ctx: Ctx) -> list[WebhookSubscription]:
-    rows = await ctx.session.exec(
-        select(WebhookSubscription)
-        .where(WebhookSubscription.authority_id == ctx.authority.id)
-        .order_by(col(WebhookSubscription.created_at))
-    )
+async def list_webhooks(ctx: Ctx, *, after_id: uuid.UUID | None, limit: int) -> list[WebhookSubscription]:
+    query = select(WebhookSubscription).where(WebhookSubscription.authority_id == ctx.authority.id)
+    if after_id is not None:
+        query = query.where(col(WebhookSubscription.id) > after_id)
+    rows = await ctx.session.exec(query.order_by(col(WebhookSubscription.id)).limit(limit))
     return list(rows.all())
 
 
