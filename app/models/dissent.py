@@ -60,7 +60,13 @@ class Dissent(SQLModel, table=True):
         sa.Index("ix_dissent_authority_id_dissenter_id", "authority_id", "dissenter_id"),
         sa.Index("ix_dissent_conference_id", "conference_id"),
         # Reports group dissents by meeting date without touching conferences.
-        sa.Index("ix_dissent_authority_id_meeting_date", "authority_id", "meeting_date"),
+        sa.Index(
+            "ix_dissent_authority_id_meeting_date",
+            "authority_id",
+            "meeting_date",
+            # covering on PostgreSQL: the summary report is an index-only scan
+            postgresql_include=["meeting_type", "subject", "status", "outcome", "dissenter_agency"],
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -143,7 +149,13 @@ class Deadline(SQLModel, table=True):
             sqlite_where=sa.text("met_at IS NULL AND cancelled_at IS NULL AND lapses = 0"),
             postgresql_where=sa.text("met_at IS NULL AND cancelled_at IS NULL AND NOT lapses"),
         ),
-        sa.Index("ix_deadline_authority_id_due_date", "authority_id", "due_date"),
+        sa.Index(
+            "ix_deadline_authority_id_due_date",
+            "authority_id",
+            "due_date",
+            # covering on PostgreSQL: the timeliness report is an index-only scan
+            postgresql_include=["kind", "days_taken", "met_at", "due_at", "cancelled_at"],
+        ),
     )
 
     id: uuid.UUID = id_field()
