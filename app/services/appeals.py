@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import exists, or_
+from sqlalchemy import exists
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -25,10 +26,10 @@ from app.models.appeal import (
 from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
-from app.rules.access import Scope, conference_scope
 from app.services import conferences
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
+from app.services.scope import row_filter
 
 
 def _appellant_key(name: str) -> str:
@@ -45,22 +46,14 @@ def _not_available(ctx: Ctx) -> RuleViolation:
 # ---- visibility ----------------------------------------------------------------------------
 
 
-def _visibility(ctx: Ctx):  # type: ignore[no-untyped-def]
+def _visibility(ctx: Ctx) -> Any:
     """Whole-authority roles see every appeal; a chair those from meetings they chaired; a
     professional those they lodged."""
-    scope = conference_scope(ctx.actor)
-    if scope is Scope.all:
-        return None
-    if scope is Scope.none:
-        return False
-    conditions = []
-    if ctx.actor.has_any("professional"):
-        conditions.append(Appeal.lodged_by == ctx.actor.sub)
-    if ctx.actor.has_any("chair"):
-        conditions.append(
-            exists().where(Conference.id == Appeal.conference_id, Conference.chair_id == ctx.actor.sub)
-        )
-    return or_(*conditions)
+    return row_filter(
+        ctx,
+        professional=Appeal.lodged_by == ctx.actor.sub,
+        chair=exists().where(Conference.id == Appeal.conference_id, Conference.chair_id == ctx.actor.sub),
+    )
 
 
 async def load_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, for_update: bool = False) -> Appeal:

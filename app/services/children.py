@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
@@ -13,8 +14,8 @@ from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
 from app.models.dissent import ChildRecordEntry
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.rules.access import Scope, conference_scope
 from app.services.journal import audit, record_change
+from app.services.scope import row_filter
 
 
 def to_public(child: Child) -> ChildPublic:
@@ -54,34 +55,27 @@ async def create_child(ctx: Ctx, *, data: ChildCreate) -> Child:
     return child
 
 
-def _visible_children(ctx: Ctx):  # type: ignore[no-untyped-def]
+def _visible_children(ctx: Ctx) -> Any:
     """Children the caller may see: all in the authority, or those in meetings they chair
-    or attend."""
+    or attended."""
     query = select(Child).where(Child.authority_id == ctx.authority.id)
-    scope = conference_scope(ctx.actor)
-    if scope is Scope.all:
+    condition = row_filter(
+        ctx,
+        professional=exists().where(
+            ConferenceChild.child_id == Child.id,
+            Attendee.conference_id == ConferenceChild.conference_id,
+            Attendee.person_id == ctx.actor.sub,
+            col(Attendee.attended).is_(True),
+        ),
+        chair=exists().where(
+            ConferenceChild.child_id == Child.id,
+            ConferenceChild.conference_id == Conference.id,
+            Conference.chair_id == ctx.actor.sub,
+        ),
+    )
+    if condition is None:
         return query
-    if scope is Scope.none:
-        return query.where(False)  # type: ignore[arg-type]
-    conditions = []
-    if ctx.actor.has_any("chair"):
-        conditions.append(
-            exists().where(
-                ConferenceChild.child_id == Child.id,
-                ConferenceChild.conference_id == Conference.id,
-                Conference.chair_id == ctx.actor.sub,
-            )
-        )
-    if ctx.actor.has_any("professional"):
-        conditions.append(
-            exists().where(
-                ConferenceChild.child_id == Child.id,
-                Attendee.conference_id == ConferenceChild.conference_id,
-                Attendee.person_id == ctx.actor.sub,
-                col(Attendee.attended).is_(True),
-            )
-        )
-    return query.where(or_(*conditions))
+    return query.where(condition)
 
 
 async def get_child(ctx: Ctx, child_id: uuid.UUID, *, audited: bool = True) -> Child:

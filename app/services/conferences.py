@@ -4,6 +4,7 @@ end) and cancellation. The chair's actions need the chair role and to be this me
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
@@ -38,24 +39,21 @@ from app.rules.access import (
 )
 from app.rules.dissent import compute as compute_deadline
 from app.services.journal import audit, record_change
+from app.services.scope import row_filter
 
 # ---- loading and visibility ----------------------------------------------------------------
 
 
-def _visibility_filter(ctx: Ctx):  # type: ignore[no-untyped-def]
-    scope = conference_scope(ctx.actor)
-    if scope is Scope.all:
-        return None
-    if scope is Scope.none:
-        return False
-    conditions = []
-    if ctx.actor.has_any("chair"):
-        conditions.append(Conference.chair_id == ctx.actor.sub)
-    if ctx.actor.has_any("professional"):
-        conditions.append(
-            exists().where(Attendee.conference_id == Conference.id, Attendee.person_id == ctx.actor.sub)
-        )
-    return or_(*conditions)
+def _visibility_filter(ctx: Ctx) -> Any:
+    return row_filter(
+        ctx,
+        professional=exists().where(
+            Attendee.conference_id == Conference.id,
+            Attendee.person_id == ctx.actor.sub,
+            col(Attendee.attended).is_(True),
+        ),
+        chair=Conference.chair_id == ctx.actor.sub,
+    )
 
 
 async def attendee_ids(ctx: Ctx, conference_id: uuid.UUID) -> set[str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import and_, exists
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -49,10 +50,11 @@ from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.profiles.schema import DeadlineRule
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
-from app.rules.access import Scope, conference_scope, is_conference_chair
+from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
 from app.services import conferences
 from app.services.journal import audit, emit, record_change
+from app.services.scope import row_filter
 
 LAPSE_BATCH = 500
 
@@ -60,20 +62,12 @@ LAPSE_BATCH = 500
 # ---- visibility and loading ------------------------------------------------------------------
 
 
-def _visibility(ctx: Ctx):  # type: ignore[no-untyped-def]
-    scope = conference_scope(ctx.actor)
-    if scope is Scope.all:
-        return None
-    if scope is Scope.none:
-        return False
-    conditions = []
-    if ctx.actor.has_any("professional"):
-        conditions.append(Dissent.dissenter_id == ctx.actor.sub)
-    if ctx.actor.has_any("chair"):
-        conditions.append(
-            exists().where(Conference.id == Dissent.conference_id, Conference.chair_id == ctx.actor.sub)
-        )
-    return or_(*conditions)
+def _visibility(ctx: Ctx) -> Any:
+    return row_filter(
+        ctx,
+        professional=Dissent.dissenter_id == ctx.actor.sub,
+        chair=exists().where(Conference.id == Dissent.conference_id, Conference.chair_id == ctx.actor.sub),
+    )
 
 
 async def visible_dissent_ids(ctx: Ctx, conference_id: uuid.UUID) -> list[uuid.UUID]:

@@ -833,3 +833,13 @@ def test_scheduled_start_out_of_range_is_refused_not_a_500(api, db, scheduled_st
     body = conference_body([create_child(api, code)], scheduled_start=scheduled_start)
     expect(record(api, code).post("/v1/conferences", json=body), 422, "validation_error")
     assert rows(db, "SELECT id FROM conference") == []
+
+
+def test_an_invited_professional_who_did_not_attend_sees_the_meeting_nowhere(api):
+    m = make_meeting(api)
+    absent = api.as_("prof-absent", "professional", authority=m.authority)
+    assert expect(absent.get("/v1/conferences"), 200)["items"] == []
+    expect(absent.get(m.url), 404, "not_found")
+    expect(absent.get(f"/v1/children/{m.child_ids[0]}"), 404, "not_found")
+    attending = api.as_("prof-1", "professional", authority=m.authority)
+    assert [c["id"] for c in expect(attending.get("/v1/conferences"), 200)["items"]] == [m.conference_id]
