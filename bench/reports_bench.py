@@ -1407,6 +1407,16 @@ def explain(url: str, scenarios: list[Scenario]) -> list[dict[str, Any]]:
 # ---- output -----------------------------------------------------------------------------------
 
 
+def _other_bench_databases(pg: str, url: str) -> list[str]:
+    """Throwaway databases of other runs: a second benchmark on the same machine skews both."""
+    own = make_url(url).database
+    with psycopg.connect(_libpq(pg), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'dissent\\_bench\\_%%'"
+        ).fetchall()
+    return sorted(r[0] for r in rows if r[0] != own)
+
+
 def _pg_facts(pg: str) -> dict[str, Any]:
     with psycopg.connect(_libpq(pg), autocommit=True) as conn:
         facts: dict[str, Any] = {"version": conn.execute("SHOW server_version").fetchone()[0]}  # type: ignore[index]
@@ -1578,6 +1588,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"INSERT + COMMIT latency: {meta['commit_latency_ms']}", flush=True)
         print("timing the reports", flush=True)
         meta["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
+        meta["other_bench_databases"] = _other_bench_databases(args.pg, url)
+        if meta["other_bench_databases"]:
+            print(f"warning: another benchmark may be running ({meta['other_bench_databases']})", flush=True)
         scenarios = asyncio.run(measure(url, iterations, today, deep_page, page_size))
         meta["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         print("EXPLAIN (ANALYZE, BUFFERS)", flush=True)
