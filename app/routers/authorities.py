@@ -53,7 +53,6 @@ async def update_authority(
 ) -> AuthorityPublic:
     """Change the authority's name, local closure dates or extra categories (admin)."""
     await service.get_authority(ctx.session, actor=ctx.actor, code=code)
-    ctx.check_version(ctx.authority.version)
     authority = await service.update_authority(ctx, data=data)
     with_etag(response, authority.version)
     return service.to_public(authority)
