@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -58,7 +58,9 @@ def cursor_uuid(value: Any) -> uuid.UUID:
 def cursor_datetime(value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # an instant past year 1 or 9999 in UTC fails here, not in the query
+    except (ValueError, OverflowError) as exc:
         raise RuleViolation(_INVALID, code="invalid_cursor") from exc
     if parsed.tzinfo is None:
         raise RuleViolation(_INVALID, code="invalid_cursor")

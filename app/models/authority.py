@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import id_field, in_list, json_field, utc, version_column
+from app.models.base import IsoDate, id_field, in_list, json_field, utc, version_column
 from app.rules.calendar import JURISDICTIONS
 
 _version = version_column()
@@ -43,19 +43,19 @@ CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,39}$"
 class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = PField(pattern=r"^[A-Za-z0-9_]{1,60}$")
+    code: str = PField(max_length=60, pattern=r"^[A-Za-z0-9_]{1,60}$")
     label: str = PField(min_length=1, max_length=200)
 
 
 class AuthorityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = PField(pattern=CODE_PATTERN, description="Tenant code used in tokens")
+    code: str = PField(max_length=40, pattern=CODE_PATTERN, description="Tenant code used in tokens")
     name: str = PField(min_length=1, max_length=200)
     profile: str = PField(min_length=1, max_length=60)
-    jurisdiction: str = PField(description="england | wales | scotland | northern_ireland")
+    jurisdiction: str = PField(max_length=20, description="england | wales | scotland | northern_ireland")
     timezone: str = PField(default="Europe/London", max_length=60)
-    closure_dates: list[date] = PField(default_factory=list, max_length=366)
+    closure_dates: list[IsoDate] = PField(default_factory=list, max_length=366)
     extra_categories: list[CategoryIn] = PField(default_factory=list, max_length=50)
 
     @field_validator("closure_dates")
@@ -68,7 +68,7 @@ class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = PField(default=None, min_length=1, max_length=200)
-    closure_dates: list[date] | None = PField(default=None, max_length=366)
+    closure_dates: list[IsoDate] | None = PField(default=None, max_length=366)
     extra_categories: list[CategoryIn] | None = PField(default=None, max_length=50)
 
     @field_validator("closure_dates")

@@ -12,7 +12,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import fk, id_field, in_list, in_service_range, json_field, utc, version_column
+from app.models.base import (
+    IsoDateTime,
+    fk,
+    id_field,
+    in_list,
+    in_service_range,
+    json_field,
+    utc,
+    version_column,
+)
 
 MAX_CHILDREN_PER_CONFERENCE = 20
 
@@ -142,13 +151,15 @@ class Decision(SQLModel, table=True):
 # ---- API schemas ---------------------------------------------------------------------------
 
 ChildIds = list[uuid.UUID]
+# A category (area of concern) code, as in an authority's extra categories.
+CategoryCode = Annotated[str, PField(min_length=1, max_length=60)]
 
 
 class ConferenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     meeting_type: str = PField(min_length=1, max_length=60)
-    scheduled_start: Annotated[datetime, AfterValidator(in_service_range)] = PField(
+    scheduled_start: Annotated[IsoDateTime, AfterValidator(in_service_range)] = PField(
         description="ISO 8601 with an offset or Z"
     )
     chair_id: str = PField(min_length=1, max_length=200, description="The chair's person id (token sub)")
@@ -173,7 +184,7 @@ class DecisionCreate(BaseModel):
 
     child_id: uuid.UUID
     outcome: DecisionOutcome
-    categories: list[str] = PField(default_factory=list, max_length=20)
+    categories: list[CategoryCode] = PField(default_factory=list, max_length=20)
     plan_summary: str | None = PField(default=None, max_length=4000)
 
 

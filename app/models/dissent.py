@@ -12,7 +12,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import fk, id_field, in_list, in_service_range, json_field, utc, version_column
+from app.models.base import (
+    IsoDate,
+    IsoDateTime,
+    fk,
+    id_field,
+    in_list,
+    in_service_range,
+    json_field,
+    utc,
+    version_column,
+)
+from app.models.conference import CategoryCode
 
 
 class DissentStatus(StrEnum):
@@ -242,7 +253,7 @@ class ProfessionalDetails(_In):
     agency: str = PField(min_length=1, max_length=200)
     agency_address: str = PField(min_length=1, max_length=1000)
     phone: str = PField(min_length=3, max_length=40)
-    email: EmailStr
+    email: EmailStr = PField(max_length=254)
 
 
 class ManagerDetails(_In):
@@ -252,19 +263,19 @@ class ManagerDetails(_In):
 
 class ChildOnForm(_In):
     name: str = PField(min_length=1, max_length=200)
-    date_of_birth: date | None = PField(default=None, description="Empty for an unborn baby")
+    date_of_birth: IsoDate | None = PField(default=None, description="Empty for an unborn baby")
 
 
 class WrittenSubmissionIn(_In):
     professional: ProfessionalDetails
     manager: ManagerDetails
     children: list[ChildOnForm] = PField(min_length=1, max_length=20)
-    conference_date: date
+    conference_date: IsoDate
     child_subject_to_plan: bool
     discussed_with_line_manager_and_safeguarding_lead: bool
     rationale: str = LongText
     signed_name: str = PField(min_length=1, max_length=200)
-    signed_on: date
+    signed_on: IsoDate
 
 
 class ReferralIn(_In):
@@ -272,8 +283,8 @@ class ReferralIn(_In):
 
 
 class ReviewMeetingIn(_In):
-    held_on: date
-    members: list[str] = PField(min_length=1, max_length=30)
+    held_on: IsoDate
+    members: list[Annotated[str, PField(min_length=1, max_length=200)]] = PField(min_length=1, max_length=30)
 
 
 class FamilyInformant(_In):
@@ -282,14 +293,14 @@ class FamilyInformant(_In):
 
 
 class ReconveneIn(_In):
-    scheduled_start: Annotated[datetime, AfterValidator(in_service_range)]
+    scheduled_start: Annotated[IsoDateTime, AfterValidator(in_service_range)]
     chair_id: str = PField(min_length=1, max_length=200)
     chair_name: str = PField(min_length=1, max_length=200)
 
 
 class ReviewDecisionIn(_In):
     outcome: Literal["uphold", "change_category", "reconvene"]
-    new_categories: list[str] | None = PField(default=None, max_length=20)
+    new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
     practice_improvements: str | None = PField(default=None, max_length=20000)
     written_note: str = LongText
     family_informant: FamilyInformant | None = None
@@ -300,7 +311,7 @@ class ReviewDecisionIn(_In):
 
 class FamilyInformedIn(_In):
     informed_by: str = PField(min_length=1, max_length=200)
-    informed_on: date
+    informed_on: IsoDate
 
 
 class DeadlinePublic(BaseModel):

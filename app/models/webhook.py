@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +13,9 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, json_field, utc, version_column
+
+# An event type (as stored on each delivery) or "*".
+EventType = Annotated[str, PField(min_length=1, max_length=80)]
 
 _version = version_column()
 
@@ -79,7 +83,7 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = PField(min_length=8, max_length=2000)
-    event_types: list[str] = PField(
+    event_types: list[EventType] = PField(
         min_length=1, max_length=50, description='Event types to deliver, or ["*"] for all'
     )
     secret: str = PField(min_length=24, max_length=200, description="Shared secret for the HMAC signature")
@@ -90,7 +94,7 @@ class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = PField(default=None, min_length=8, max_length=2000)
-    event_types: list[str] | None = PField(default=None, min_length=1, max_length=50)
+    event_types: list[EventType] | None = PField(default=None, min_length=1, max_length=50)
     secret: str | None = PField(
         default=None,
         min_length=24,

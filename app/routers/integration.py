@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
+from app.models.base import IsoDateTime
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
 from app.routers.common import with_etag
@@ -24,11 +25,16 @@ events_router = APIRouter(prefix="/v1/events", tags=["events"])
 webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
+# Sequence numbers are 32-bit integer columns and delivery ids 64-bit ones: a larger number
+# in a query would make the database fail the request instead of refusing it.
+MAX_SEQ = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
 
 @events_router.get("", response_model=EventPage)
 async def list_events(
     ctx: CtxDep,
-    after: int = Query(default=0, ge=0, description="Return events with seq greater than this"),
+    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="Return events with seq greater than this"),
     limit: Limit = DEFAULT_LIMIT,
     _: Principal = require_roles("record_system", "admin"),
 ) -> EventPage:
@@ -107,7 +113,7 @@ async def list_deliveries(
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first."""
     after = decode_cursor(cursor, 1)
-    before_id = _int(after[0]) if after else None
+    before_id = _int(after[0], MAX_BIGINT) if after else None
     rows = await service.list_deliveries(ctx, webhook_id, before_id=before_id, limit=limit + 1)
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return Page(
@@ -116,8 +122,8 @@ async def list_deliveries(
     )
 
 
-def _int(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
+def _int(value: object, upper: int = MAX_SEQ) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= upper:
         return value
     raise RuleViolation("the cursor is not valid", code="invalid_cursor")
 
@@ -148,8 +154,8 @@ async def list_audit(
     entity_kind: str | None = Query(default=None, max_length=40),
     entity_id: str | None = Query(default=None, max_length=64),
     actor: str | None = Query(default=None, max_length=200),
-    since: AwareDatetime | None = Query(default=None, alias="from"),
-    until: AwareDatetime | None = Query(default=None, alias="to"),
+    since: IsoDateTime | None = Query(default=None, alias="from"),
+    until: IsoDateTime | None = Query(default=None, alias="to"),
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles("admin"),
