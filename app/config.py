@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     test_clock_enabled: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
+    # How long a process reuses an authority's settings row before reading it again. A
+    # change made through this process applies at once; other processes see it within this.
+    authority_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Webhooks: https only, and never to loopback/private/link-local addresses, except for
     # hosts named here (comma-separated; e.g. "127.0.0.1,hooks.internal").

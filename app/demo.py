@@ -3,6 +3,7 @@ ready to start, plus development tokens for each role. Safe to run more than onc
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -97,7 +98,7 @@ async def load_demo(settings: Settings) -> tuple[str, list[DemoAuthority]]:
     return admin, result
 
 
-async def _populate(ctx: Ctx):  # type: ignore[no-untyped-def]
+async def _populate(ctx: Ctx) -> uuid.UUID:
     record = Principal(
         sub="record-system",
         name="Record system",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,7 +26,8 @@ from app.security import AuthError, Principal, TokenVerifier
 _bearer = HTTPBearer(auto_error=False, description="A JWT issued by the authority's identity provider")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async: a plain `def` dependency would cost a thread hand-off on every request
     settings: Settings = request.app.state.settings
     return settings
 
@@ -68,8 +70,9 @@ async def get_principal(
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: str):  # type: ignore[no-untyped-def]
-    """A dependency that lets the caller through if they hold any of `roles`."""
+def require_roles(*roles: str) -> Any:
+    """A dependency that lets the caller through if they hold any of `roles` (used as a
+    parameter default, hence `Any`, like FastAPI's own `Depends`)."""
 
     async def _check(principal: CurrentUser) -> Principal:
         if not principal.has_any(*roles):
@@ -96,6 +99,7 @@ class Ctx:
     now: datetime
     request_id: str | None
     if_match: str | None = None
+    authorities: AuthorityCache | None = None
 
     def check_version(self, version: int) -> None:
         """Honour the request's If-Match against the row about to change (412 on mismatch)."""
@@ -117,18 +121,51 @@ class Ctx:
         )
 
 
-async def load_authority(session: AsyncSession, code: str | None) -> Authority:
+class AuthorityCache:
+    """Authorities by code, reused for a few seconds: every authenticated request needs its
+    authority's settings, and they change rarely. Entries are detached rows that requests
+    only read; a change through this process forgets its entry (`forget`), and unregistered
+    codes are never cached."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self._ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, Authority]] = {}
+
+    def get(self, code: str) -> Authority | None:
+        entry = self._entries.get(code)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, authority: Authority) -> None:
+        if self._ttl > 0:
+            self._entries[authority.code] = (time.monotonic() + self._ttl, authority)
+
+    def forget(self, code: str) -> None:
+        self._entries.pop(code, None)
+
+
+async def load_authority(
+    session: AsyncSession, code: str | None, cache: AuthorityCache | None = None
+) -> Authority:
     if code is None:
         raise Forbidden("this token is not for a local authority")
+    authority = cache.get(code) if cache is not None else None
+    if authority is not None:
+        return authority
     result = await session.exec(select(Authority).where(Authority.code == code))
     authority = result.first()
     if authority is None:
         raise Forbidden("the token's authority is not registered with this service")
+    if cache is not None:
+        session.expunge(authority)  # shared between requests: no session may own it
+        cache.put(authority)
     return authority
 
 
 async def get_ctx(request: Request, session: SessionDep, principal: CurrentUser, now: Now) -> Ctx:
-    authority = await load_authority(session, principal.authority)
+    cache: AuthorityCache = request.app.state.authorities
+    authority = await load_authority(session, principal.authority, cache)
     return Ctx(
         session=session,
         actor=principal,
@@ -136,6 +173,7 @@ async def get_ctx(request: Request, session: SessionDep, principal: CurrentUser,
         now=now,
         request_id=getattr(request.state, "request_id", None),
         if_match=request.headers.get("if-match"),
+        authorities=cache,
     )
 
 

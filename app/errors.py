@@ -13,9 +13,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("app.errors")
@@ -139,13 +141,27 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "validation_error", "the request is not valid", errors=errors)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method the URL's path answers to. Starlette's 405 names only the first route
+    that matched the path, but a path such as /v1/children has one route per method."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = "no such resource"
-    return problem_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem_response(exc.status_code, code, detail, headers=headers)
 
 
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -161,6 +177,25 @@ async def _stale_data(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL's "try again" outcomes for a transaction that lost to a concurrent one.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused or could not be reached: a lost race is a conflict to retry;
+    anything else (no connection, a full pool, a busy SQLite file) is a temporary outage."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return problem_response(409, "conflict", "the change conflicts with a concurrent change; try again")
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        503,
+        "database_unavailable",
+        "the service cannot reach its database just now; try again shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(500, "internal_error", "an unexpected error occurred; it has been logged")
@@ -172,4 +207,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(StaleDataError, _stale_data)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(SATimeoutError, _database_error)  # no free pooled connection
     app.add_exception_handler(Exception, _unhandled)

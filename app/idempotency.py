@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import Message
 
@@ -60,7 +60,7 @@ async def idempotency(request: Request, session: SessionDep, principal: CurrentU
         )
     ).first()
     if existing is not None and existing.created_at < now - RETENTION:
-        await session.exec(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))  # type: ignore[call-overload]
+        await session.exec(delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == existing.id))
         existing = None
     if existing is not None:
         if existing.request_hash != digest:

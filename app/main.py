@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from app import __version__
 from app.config import Settings, get_settings
 from app.db import Database
+from app.deps import AuthorityCache
 from app.errors import install_error_handlers
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
@@ -72,9 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings)
+    app.state.authorities = AuthorityCache(settings.authority_cache_seconds)
     install_error_handlers(app)
 
-    async def _replay(_request: Request, exc: Exception):  # type: ignore[no-untyped-def]
+    async def _replay(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IdempotentReplay)
         return replay_response(exc.record)
 
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.openapi_schema = problem_media_type(FastAPI.openapi(app))
         return app.openapi_schema
 
+    # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed

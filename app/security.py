@@ -90,6 +90,7 @@ ASYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("RS256", "ES256")
 
 #: Clock-skew allowance applied to ``exp``, ``nbf`` and ``iat`` (and nothing else).
 CLOCK_SKEW_LEEWAY: Final[timedelta] = timedelta(seconds=30)
+VERIFIED_CACHE_SIZE: Final[int] = 10_000  # distinct live tokens remembered per process
 
 #: Longer tokens are refused unparsed (bounds the work an anonymous caller can cause).
 MAX_TOKEN_LENGTH: Final[int] = 8192
@@ -148,7 +149,7 @@ class TokenVerifier:
     Instances are immutable after construction and safe to share between threads.
     """
 
-    __slots__ = ("_algorithms", "_audience", "_issuer", "_keys", "_secret_key")
+    __slots__ = ("_algorithms", "_audience", "_issuer", "_keys", "_secret_key", "_verified")
 
     def __init__(
         self,
@@ -172,6 +173,10 @@ class TokenVerifier:
         self._secret_key: Key | None = None
         self._keys: dict[str, _VerificationKey] = {}
         self._algorithms: tuple[str, ...] = ()
+        # Tokens whose signature and structure already verified, with their claims: portals
+        # send the same token on every request, and the signature check is the costly part.
+        # Time, issuer and audience checks still run on every use.
+        self._verified: dict[str, tuple[Mapping[str, Any], Principal]] = {}
 
         if secret is not None:
             if not isinstance(secret, str) or not secret:
@@ -239,6 +244,10 @@ class TokenVerifier:
         current = _utc_timestamp(now)
         if not self._algorithms:
             raise AuthError("token verification not configured")
+        cached = self._verified.get(token) if isinstance(token, str) else None
+        if cached is not None:
+            self._check_registered_claims(cached[0], current)
+            return cached[1]
 
         header, claims = _parse_compact_jws(token)
         alg = header.get("alg")
@@ -269,7 +278,11 @@ class TokenVerifier:
             raise AuthError("token signature invalid") from exc
 
         self._check_registered_claims(claims, current)
-        return _principal_from_claims(claims)
+        principal = _principal_from_claims(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest entry
+        self._verified[token] = (claims, principal)
+        return principal
 
     # -- internals ---------------------------------------------------------------------
 

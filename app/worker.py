@@ -38,7 +38,7 @@ from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.rules.webhooks import backoff_seconds, signature_header
 from app.security import Principal
-from app.services import dissents
+from app.services import audit, dissents
 from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhooks import validate_url
@@ -60,6 +60,15 @@ class PassResult:
     lapsed: int = 0
     delivered: int = 0
     failed: int = 0
+    sealed: int = 0
+
+
+async def seal_audit(db: Database) -> int:
+    """Seal the audit entries committed since the last pass onto their chains."""
+    async with db.session() as session:
+        sealed = await audit.seal(session)
+        await session.commit()
+    return sealed
 
 
 # ---- deadline sweep --------------------------------------------------------------------------
@@ -79,7 +88,7 @@ async def sweep(db: Database, settings: Settings) -> PassResult:
             )
             ctx = Ctx(session=session, actor=actor, authority=authority, now=now, request_id="worker-sweep")
             open_ = [
-                Deadline.authority_id == authority.id,
+                col(Deadline.authority_id) == authority.id,
                 col(Deadline.met_at).is_(None),
                 col(Deadline.cancelled_at).is_(None),
             ]
@@ -255,7 +264,7 @@ async def _deliver_subscription(
                 )
                 values.update(next_attempt_at=now + timedelta(seconds=wait))
             # Only while the lease is still ours: a stalled worker must not move the cursor.
-            moved = await session.exec(  # type: ignore[call-overload]
+            moved = await session.exec(
                 update(WebhookSubscription)
                 .where(col(WebhookSubscription.id) == sub.id, col(WebhookSubscription.lease_owner) == owner)
                 .values(**values)
@@ -289,7 +298,7 @@ async def _release(db: Database, subs: list[WebhookSubscription], owner: str) ->
     if not subs:
         return
     async with db.session() as session:
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             update(WebhookSubscription)
             .where(
                 col(WebhookSubscription.id).in_([s.id for s in subs]),
@@ -323,6 +332,7 @@ async def run_once(db: Database, settings: Settings, client: httpx.AsyncClient |
     try:
         swept = await sweep(db, settings)
         delivered = await deliver(db, settings, client)
+        swept.sealed = await seal_audit(db)
     finally:
         if own_client:
             await client.aclose()
@@ -348,7 +358,7 @@ async def run(settings: Settings, *, once: bool) -> PassResult:
                     result = PassResult()
                     if once:
                         raise
-                for field in ("approaching", "missed", "lapsed", "delivered", "failed"):
+                for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed"):
                     setattr(total, field, getattr(total, field) + getattr(result, field))
                 log.info("worker pass", extra={"fields": result.__dict__})
                 if once or stop.is_set():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import BeforeValidator
 from sqlmodel import Field
 
 from app.db import UTCDateTime, new_id, utcnow
@@ -53,6 +55,23 @@ __all__ = ["datetime", "fk", "id_field", "in_list", "json_field", "utc", "uuid",
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _iso_text(pattern: re.Pattern[str], kind: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        # Pydantic would also read a number, or a string of digits, as a Unix time: `to=0`
+        # meant 1970-01-01. The OpenAPI description promises RFC 3339 text; hold to it.
+        if isinstance(value, date) or (isinstance(value, str) and pattern.fullmatch(value)):
+            return value
+        raise ValueError(f"must be an RFC 3339 {kind}")
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso_text(_ISO_DATE, "date (YYYY-MM-DD)")]
+IsoDateTime = Annotated[datetime, _iso_text(_ISO_DATE_TIME, "date-time with an offset or Z")]
 
 
 def in_service_range(value: datetime) -> datetime:

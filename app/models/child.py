@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
-from app.models.base import fk, id_field, utc, version_column
+from app.models.base import IsoDate, fk, id_field, utc, version_column
 
 _version = version_column()
 
@@ -44,8 +44,8 @@ class ChildCreate(BaseModel):
     external_ref: str = PField(min_length=1, max_length=100, description="The record system's id")
     given_name: str = PField(min_length=1, max_length=100)
     family_name: str = PField(min_length=1, max_length=100)
-    date_of_birth: date | None = None
-    expected_date_of_birth: date | None = PField(
+    date_of_birth: IsoDate | None = None
+    expected_date_of_birth: IsoDate | None = PField(
         default=None, description="For an unborn baby, instead of date_of_birth"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,9 @@ from app.rules.audit_chain import canonical_time
 
 class AuditEntry(SQLModel, table=True):
     """Append-only record of every write and every read of personal data, hash-chained per
-    authority (`chain_key`; "-" for actions outside any authority). Database triggers refuse
-    UPDATE and DELETE."""
+    authority (`chain_key`; "-" for actions outside any authority). Entries are written in
+    the request's transaction and sealed onto the chain (seq, prev_hash, hash) just after;
+    database triggers refuse DELETE and any UPDATE but that one seal."""
 
     __tablename__ = "audit_entry"
     __table_args__ = (
@@ -24,6 +26,14 @@ class AuditEntry(SQLModel, table=True):
         sa.Index("ix_audit_entry_entity_id", "entity_id"),
         sa.Index("ix_audit_entry_chain_key_actor_sub", "chain_key", "actor_sub"),
         sa.Index("ix_audit_entry_chain_key_occurred_at", "chain_key", "occurred_at"),
+        # What the sealer has still to link, in insertion order.
+        sa.Index(
+            "ix_audit_entry_unsealed",
+            "chain_key",
+            "id",
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
+        ),
     )
 
     id: int | None = Field(
@@ -42,24 +52,31 @@ class AuditEntry(SQLModel, table=True):
     occurred_at: datetime = utc(nullable=False)
     detail: dict[str, Any] = json_field(default_factory=dict)
     chain_key: str = Field(max_length=40)
-    seq: int
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
+    # Empty until the entry is sealed onto its chain (app.services.audit.seal).
+    seq: int | None = None
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
     def chain_content(self) -> dict[str, Any]:
-        return {
-            "chain": self.chain_key,
-            "seq": self.seq,
-            "authority": self.authority_code,
-            "actor": self.actor_sub,
-            "roles": self.actor_roles,
-            "action": self.action,
-            "entity_kind": self.entity_kind,
-            "entity_id": self.entity_id,
-            "request_id": self.request_id,
-            "occurred_at": canonical_time(self.occurred_at),
-            "detail": self.detail,
-        }
+        return audit_chain_content(self.__dict__)
+
+
+def audit_chain_content(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an entry's hash covers, from its column values (a row or the values about to be
+    inserted)."""
+    return {
+        "chain": values["chain_key"],
+        "seq": values["seq"],
+        "authority": values["authority_code"],
+        "actor": values["actor_sub"],
+        "roles": values["actor_roles"],
+        "action": values["action"],
+        "entity_kind": values["entity_kind"],
+        "entity_id": values["entity_id"],
+        "request_id": values["request_id"],
+        "occurred_at": canonical_time(values["occurred_at"]),
+        "detail": values["detail"],
+    }
 
 
 class AuditChainHead(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlmodel import select
 from app.deps import CurrentUser, SessionDep
 from app.errors import NotFound, RuleViolation
 from app.models.authority import Authority
+from app.models.base import IsoDate
 from app.rules.calendar import MAX_DAYS, WorkingCalendar
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
@@ -37,7 +38,7 @@ async def compute_deadline(
     principal: CurrentUser,
     session: SessionDep,
     authority: str = Query(max_length=40),
-    from_: date = Query(alias="from", description="The start date (YYYY-MM-DD)"),
+    from_: IsoDate = Query(alias="from", description="The start date (YYYY-MM-DD)"),
     working_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),
     calendar_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),
 ) -> DeadlineComputationPublic:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
 
@@ -89,7 +90,7 @@ async def record_attendee(
     return AttendeePublic.model_validate(attendee, from_attributes=True)
 
 
-def _chair_action(name: str, summary: str):  # type: ignore[no-untyped-def]
+def _chair_action(name: str, summary: str) -> Callable[..., Awaitable[ConferencePublic]]:
     action = getattr(service, name)
 
     async def handler(

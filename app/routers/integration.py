@@ -173,10 +173,10 @@ async def list_audit(
         before_seq=_int(after[0]) if after else None,
         limit=limit + 1,
     )
-    next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
+    next_cursor = encode_cursor([audit_service.chain_link(rows[limit - 1])[0]]) if len(rows) > limit else None
     items = [
         AuditEntryPublic(
-            seq=r.seq,
+            seq=audit_service.chain_link(r)[0],
             actor=r.actor_sub,
             actor_roles=r.actor_roles,
             action=r.action,
@@ -185,7 +185,7 @@ async def list_audit(
             request_id=r.request_id,
             occurred_at=r.occurred_at,
             detail=r.detail,
-            hash=r.hash,
+            hash=audit_service.chain_link(r)[2],
         )
         for r in rows[:limit]
     ]

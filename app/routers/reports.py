@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
+from app.models.base import IsoDate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.security import Principal
 from app.services import reports as service
@@ -47,10 +48,10 @@ async def summary_report(
     request: Request,
     ctx: CtxDep,
     settings: SettingsDep,
-    period_from: date | None = Query(
+    period_from: IsoDate | None = Query(
         default=None, alias="from", description="First meeting date (inclusive)"
     ),
-    period_to: date | None = Query(default=None, alias="to", description="Last meeting date (inclusive)"),
+    period_to: IsoDate | None = Query(default=None, alias="to", description="Last meeting date (inclusive)"),
     meeting_type: str | None = Query(default=None, max_length=60),
     _: Principal = require_roles(*ROLES),
 ) -> Any:
@@ -88,8 +89,8 @@ async def timeliness_report(
     request: Request,
     ctx: CtxDep,
     settings: SettingsDep,
-    period_from: date | None = Query(default=None, alias="from", description="First due date (inclusive)"),
-    period_to: date | None = Query(default=None, alias="to", description="Last due date (inclusive)"),
+    period_from: IsoDate | None = Query(default=None, alias="from", description="First due date (inclusive)"),
+    period_to: IsoDate | None = Query(default=None, alias="to", description="Last due date (inclusive)"),
     _: Principal = require_roles(*ROLES),
 ) -> Any:
     """Per deadline kind: total, met, missed, pending, percentage met (of met + missed), and

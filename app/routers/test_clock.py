@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from app.clock import current_time, reset_test_clock, set_test_clock
 from app.deps import SessionDep, SettingsDep, require_roles
 from app.errors import NotFound
-from app.models.base import in_service_range
+from app.models.base import IsoDateTime, in_service_range
 from app.models.platform import TestClock
 from app.security import Principal
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/test-clock", tags=["test-clock"])
 
 class TestClockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    now: Annotated[datetime, AfterValidator(in_service_range)]
+    now: Annotated[IsoDateTime, AfterValidator(in_service_range)]
 
 
 class TestClockOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from app.errors import Conflict, DomainError, RuleViolation
 from app.models.dissent import DissentStatus as S
@@ -160,7 +161,7 @@ def compute(calendar: WorkingCalendar, rule: DeadlineRule, start: date) -> Deadl
 
 def deadline_status(
     *, due_at: datetime, met_at: datetime | None, cancelled_at: datetime | None, now: datetime
-) -> str:
+) -> Literal["pending", "met", "missed", "cancelled"]:
     if met_at is not None:
         return "met" if met_at <= due_at else "missed"
     if cancelled_at is not None:

@@ -22,6 +22,7 @@ from app.models.appeal import (
     ComplaintCreate,
     ComplaintPublic,
     LeadSocialWorker,
+    Relationship,
 )
 from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
@@ -52,7 +53,9 @@ def _visibility(ctx: Ctx) -> Any:
     return row_filter(
         ctx,
         professional=Appeal.lodged_by == ctx.actor.sub,
-        chair=exists().where(Conference.id == Appeal.conference_id, Conference.chair_id == ctx.actor.sub),
+        chair=exists().where(
+            col(Conference.id) == Appeal.conference_id, col(Conference.chair_id) == ctx.actor.sub
+        ),
     )
 
 
@@ -90,11 +93,13 @@ async def to_public(ctx: Ctx, appeal: Appeal) -> AppealPublic:
         conference_id=appeal.conference_id,
         child_id=appeal.child_id,
         status=AppealStatus(appeal.status),
-        appellant_relationship=appeal.appellant_relationship,  # type: ignore[arg-type]
+        appellant_relationship=Relationship(appeal.appellant_relationship),
         lodged_at=appeal.lodged_at,
         overdue=_overdue(ctx, appeal, deadlines),
         version=appeal.version,
-        appellant=Appellant(name=appeal.appellant_name, relationship=appeal.appellant_relationship),  # type: ignore[arg-type]
+        appellant=Appellant(
+            name=appeal.appellant_name, relationship=Relationship(appeal.appellant_relationship)
+        ),
         grounds=appeal.grounds,
         lodged_by_lead_social_worker=(
             LeadSocialWorker(name=appeal.lead_social_worker_name) if appeal.lead_social_worker_name else None
@@ -337,7 +342,7 @@ async def list_appeals(
             conference_id=a.conference_id,
             child_id=a.child_id,
             status=AppealStatus(a.status),
-            appellant_relationship=a.appellant_relationship,  # type: ignore[arg-type]
+            appellant_relationship=Relationship(a.appellant_relationship),
             lodged_at=a.lodged_at,
             overdue=_overdue(ctx, a, deadlines[a.id]),
             version=a.version,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import Ctx
@@ -33,7 +33,7 @@ def _check_extra_categories(profile_code: str, extra: list[dict[str, str]]) -> N
 
 
 async def create_authority(
-    session: AsyncSession, *, actor: Principal, data: AuthorityCreate, now: object, request_id: str | None
+    session: AsyncSession, *, actor: Principal, data: AuthorityCreate, now: datetime, request_id: str | None
 ) -> Authority:
     if data.profile not in all_profiles():
         raise RuleViolation("unknown procedure profile; see GET /v1/profiles", code="unknown_profile")
@@ -56,12 +56,12 @@ async def create_authority(
         timezone=data.timezone,
         closure_dates=[d.isoformat() for d in data.closure_dates],
         extra_categories=extra,
-        created_at=now,  # type: ignore[arg-type]
-        updated_at=now,  # type: ignore[arg-type]
+        created_at=now,
+        updated_at=now,
     )
     session.add(authority)
     await session.flush()
-    ctx = Ctx(session=session, actor=actor, authority=authority, now=now, request_id=request_id)  # type: ignore[arg-type]
+    ctx = Ctx(session=session, actor=actor, authority=authority, now=now, request_id=request_id)
     await record_change(
         ctx,
         event_type="authority.created",
@@ -83,7 +83,18 @@ async def get_authority(session: AsyncSession, *, actor: Principal, code: str) -
 
 
 async def update_authority(ctx: Ctx, *, data: AuthorityUpdate) -> Authority:
-    authority = ctx.authority
+    # Read the row fresh and locked (ctx.authority may be an older copy) before honouring
+    # If-Match: of concurrent PATCHes under one ETag the later ones then see the new version
+    # (412) instead of passing the check and failing at the write.
+    authority = (
+        await ctx.session.exec(
+            select(Authority)
+            .where(col(Authority.id) == ctx.authority.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    ctx.check_version(authority.version)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is not None:
         authority.name = changes["name"]
@@ -103,4 +114,6 @@ async def update_authority(ctx: Ctx, *, data: AuthorityUpdate) -> Authority:
         entity_id=authority.id,
         data={"changed": sorted(k for k, v in changes.items() if v is not None)},
     )
+    if ctx.authorities is not None:
+        ctx.authorities.forget(authority.code)
     return authority

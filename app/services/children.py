@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.deps import Ctx
 from app.errors import Conflict, NotFound
@@ -55,22 +55,22 @@ async def create_child(ctx: Ctx, *, data: ChildCreate) -> Child:
     return child
 
 
-def _visible_children(ctx: Ctx) -> Any:
+def _visible_children(ctx: Ctx) -> SelectOfScalar[Child]:
     """Children the caller may see: all in the authority, or those in meetings they chair
     or attended."""
     query = select(Child).where(Child.authority_id == ctx.authority.id)
     condition = row_filter(
         ctx,
         professional=exists().where(
-            ConferenceChild.child_id == Child.id,
-            Attendee.conference_id == ConferenceChild.conference_id,
-            Attendee.person_id == ctx.actor.sub,
+            col(ConferenceChild.child_id) == Child.id,
+            col(Attendee.conference_id) == ConferenceChild.conference_id,
+            col(Attendee.person_id) == ctx.actor.sub,
             col(Attendee.attended).is_(True),
         ),
         chair=exists().where(
-            ConferenceChild.child_id == Child.id,
-            ConferenceChild.conference_id == Conference.id,
-            Conference.chair_id == ctx.actor.sub,
+            col(ConferenceChild.child_id) == Child.id,
+            col(ConferenceChild.conference_id) == Conference.id,
+            col(Conference.chair_id) == ctx.actor.sub,
         ),
     )
     if condition is None:

@@ -4,7 +4,7 @@ end) and cancellation. The chair's actions need the chair role and to be this me
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
@@ -25,10 +25,12 @@ from app.models.conference import (
     ConferenceSummary,
     Decision,
     DecisionCreate,
+    DecisionOutcome,
     DecisionPublic,
 )
 from app.models.dissent import ReconveneIn
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
+from app.profiles.schema import DecisionOutcomeCode
 from app.rules import conference as rules
 from app.rules.access import (
     Scope,
@@ -48,8 +50,8 @@ def _visibility_filter(ctx: Ctx) -> Any:
     return row_filter(
         ctx,
         professional=exists().where(
-            Attendee.conference_id == Conference.id,
-            Attendee.person_id == ctx.actor.sub,
+            col(Attendee.conference_id) == Conference.id,
+            col(Attendee.person_id) == ctx.actor.sub,
             col(Attendee.attended).is_(True),
         ),
         chair=Conference.chair_id == ctx.actor.sub,
@@ -147,8 +149,9 @@ def decision_public(ctx: Ctx, decision: Decision) -> DecisionPublic:
     return DecisionPublic(
         id=decision.id,
         child_id=decision.child_id,
-        outcome=decision.outcome,  # type: ignore[arg-type]
-        outcome_label=ctx.profile.decision_outcome_labels[decision.outcome],  # type: ignore[index]
+        outcome=DecisionOutcome(decision.outcome),
+        # The column's check constraint holds it to the four codes the profile labels.
+        outcome_label=ctx.profile.decision_outcome_labels[cast(DecisionOutcomeCode, decision.outcome)],
         categories=decision.categories,
         plan_summary=decision.plan_summary,
         recorded_at=decision.recorded_at,
@@ -503,7 +506,8 @@ async def list_conferences(
     if child_id is not None:
         query = query.where(
             exists().where(
-                ConferenceChild.conference_id == Conference.id, ConferenceChild.child_id == child_id
+                col(ConferenceChild.conference_id) == Conference.id,
+                col(ConferenceChild.child_id) == child_id,
             )
         )
     after = decode_cursor(cursor, 2)

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from app.deps import Ctx
 from app.models.platform import Event
@@ -33,7 +33,7 @@ class EventPage(BaseModel):
     next_after: int = Field(description="Pass as `after` to continue; equal to `after` when nothing new")
 
 
-def event_public(authority_code: str, event: Event) -> EventPublic:
+def event_public(authority_code: str, event: Event | sa.Row[Any]) -> EventPublic:
     return EventPublic(
         seq=event.seq,
         id=event.id,
@@ -45,11 +45,19 @@ def event_public(authority_code: str, event: Event) -> EventPublic:
     )
 
 
+_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+_FEED_COLUMNS = [
+    _EVENTS.c[name] for name in ("seq", "id", "type", "occurred_at", "subject_kind", "subject_id", "data")
+]
+
+
 async def list_events(ctx: Ctx, *, after: int, limit: int) -> list[EventPublic]:
-    rows = await ctx.session.exec(
-        select(Event)
-        .where(Event.authority_id == ctx.authority.id, col(Event.seq) > after)
-        .order_by(col(Event.seq))
+    # Plain rows, not ORM objects: a feed page is read-only and polled all day.
+    connection = await ctx.session.connection()
+    rows = await connection.execute(
+        sa.select(*_FEED_COLUMNS)
+        .where(_EVENTS.c.authority_id == ctx.authority.id, _EVENTS.c.seq > after)
+        .order_by(_EVENTS.c.seq)
         .limit(limit)
     )
-    return [event_public(ctx.authority.code, e) for e in rows.all()]
+    return [event_public(ctx.authority.code, row) for row in rows]

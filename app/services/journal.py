@@ -6,10 +6,11 @@ import uuid
 from typing import Any
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from app.deps import Ctx
 from app.models.authority import Authority
-from app.models.platform import AuditEntry, Event
+from app.models.platform import Event
 from app.security import Principal
 from app.services.audit import queue
 
@@ -48,17 +49,17 @@ def add_audit(
 ) -> None:
     queue(
         session_info,
-        AuditEntry(
-            authority_code=authority_code,
-            actor_sub=actor.sub,
-            actor_roles=sorted(actor.roles),
-            action=action,
-            entity_kind=entity_kind,
-            entity_id=None if entity_id is None else str(entity_id),
-            request_id=request_id,
-            occurred_at=now,
-            detail=detail or {},
-        ),
+        {
+            "authority_code": authority_code,
+            "actor_sub": actor.sub,
+            "actor_roles": sorted(actor.roles),
+            "action": action,
+            "entity_kind": entity_kind,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "request_id": request_id,
+            "occurred_at": now,
+            "detail": detail or {},
+        },
     )
 
 
@@ -74,9 +75,9 @@ async def emit(
     connection = await ctx.session.connection()
     result = await connection.execute(
         update(Authority)
-        .where(Authority.id == ctx.authority.id)  # type: ignore[arg-type]
-        .values(event_seq=Authority.event_seq + 1)
-        .returning(Authority.event_seq)
+        .where(col(Authority.id) == ctx.authority.id)
+        .values(event_seq=col(Authority.event_seq) + 1)
+        .returning(col(Authority.event_seq))
     )
     seq = int(result.scalar_one())
     event = Event(

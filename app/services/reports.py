@@ -108,7 +108,8 @@ async def summary(
     )
     # One pass over the dissents, grouped by every dimension at once; the rows that come back
     # are aggregates (a few dozen at most), which we roll up per dimension.
-    grouped = select(
+    # sqlmodel's select() is typed for at most four columns, hence the ignore.
+    grouped = select(  # type: ignore[call-overload]
         Dissent.subject, Dissent.status, Dissent.outcome, Dissent.dissenter_agency, func.count()
     ).where(Dissent.authority_id == ctx.authority.id)
     appeals = (
@@ -129,7 +130,7 @@ async def summary(
         grouped = grouped.where(Dissent.meeting_type == meeting_type)
         appeals = appeals.where(Conference.meeting_type == meeting_type)
     grouped = grouped.group_by(Dissent.subject, Dissent.status, Dissent.outcome, Dissent.dissenter_agency)
-    appeals = appeals.group_by(Appeal.status, Appeal.outcome)
+    appeals = appeals.group_by(Appeal.status, col(Appeal.outcome))
 
     conferences_held = int((await ctx.session.exec(held)).one())
     by: dict[str, dict[str | None, int]] = {
@@ -206,7 +207,7 @@ async def timeliness(
     # give the counts and a histogram of days taken (a few hundred rows at most).
     grouped = (
         await ctx.session.exec(
-            select(
+            select(  # type: ignore[call-overload]  # sqlmodel's select() is typed for <= 4 columns
                 Deadline.kind,
                 Deadline.days_taken,
                 n(met_on_time),
@@ -269,9 +270,9 @@ async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Ove
     """Open steps past their due time, oldest first. Steps that lapse when missed (the
     dissenter's own written step) are not overdue: the dissent lapses instead."""
     open_dissent = sa.and_(
-        Deadline.subject_kind == "dissent", col(Dissent.status).in_([s.value for s in OPEN_STATUSES])
+        col(Deadline.subject_kind) == "dissent", col(Dissent.status).in_([s.value for s in OPEN_STATUSES])
     )
-    open_appeal = sa.and_(Deadline.subject_kind == "appeal", Appeal.status == "lodged")
+    open_appeal = sa.and_(col(Deadline.subject_kind) == "appeal", col(Appeal.status) == "lodged")
     query = (
         select(Deadline, Dissent.conference_id, Appeal.conference_id)
         .outerjoin(Dissent, col(Dissent.id) == Deadline.subject_id)

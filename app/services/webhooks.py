@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.deps import Ctx
 from app.errors import NotFound, RuleViolation
+from app.models.authority import Authority
 from app.models.webhook import (
     WebhookCreate,
     WebhookDelivery,
@@ -79,6 +80,12 @@ def to_public(ctx: Ctx, sub: WebhookSubscription) -> WebhookPublic:
     )
 
 
+async def _current_seq(ctx: Ctx) -> int:
+    # Read, not taken from ctx.authority: that snapshot may be a moment old (deps.AuthorityCache).
+    seq = await ctx.session.exec(select(Authority.event_seq).where(Authority.id == ctx.authority.id))
+    return int(seq.one())
+
+
 async def create_webhook(ctx: Ctx, settings: Settings, *, data: WebhookCreate) -> WebhookSubscription:
     _check_event_types(data.event_types)
     await validate_url(data.url, settings)
@@ -89,7 +96,7 @@ async def create_webhook(ctx: Ctx, settings: Settings, *, data: WebhookCreate) -
         event_types=sorted(set(data.event_types)),
         secret=data.secret,
         # A new subscription receives what happens from now on; the feed has the past.
-        cursor_seq=ctx.authority.event_seq,
+        cursor_seq=await _current_seq(ctx),
         created_at=ctx.now,
         updated_at=ctx.now,
     )

@@ -5,6 +5,7 @@ paging; `GET /v1/audit/verify` finds a changed, re-hashed or deleted entry."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -18,17 +19,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app import worker
+from app.db import sync_url
 from app.models.platform import AuditChainHead, AuditEntry, Event
+from app.services.audit import seal_with
 from tests.support import Api, Caller, create_authority, create_child, expect, make_meeting
 
 ENGLAND = "england-cp-conference"
 GENESIS = "0" * 64
-SQLITE_TRIGGERS = {
-    "audit_entry_no_update": "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
-    "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: UPDATE refused'); END",
-    "audit_entry_no_delete": "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry "
-    "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: DELETE refused'); END",
-}
+SQLITE_TRIGGER_NAMES = ("audit_entry_no_update", "audit_entry_no_delete")
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -40,8 +39,17 @@ def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
 
 
 def chain(db: sa.Connection, key: str) -> list[Any]:
+    """The authority's chain, after sealing what the requests so far have written."""
+    db.rollback()
+    seal_with(db, key)
+    db.commit()
     t = AuditEntry.__table__
     return fetch(db, sa.select(t).where(t.c.chain_key == key).order_by(t.c.seq))
+
+
+def unsealed(db: sa.Connection, key: str) -> list[Any]:
+    t = AuditEntry.__table__
+    return fetch(db, sa.select(t).where(t.c.chain_key == key, t.c.seq.is_(None)).order_by(t.c.id))
 
 
 def head(db: sa.Connection, key: str) -> Any:
@@ -103,10 +111,15 @@ def busy_authority(api: Api, *, children: int = 3) -> tuple[str, list[str]]:
 def triggers_off(db: sa.Connection, backend: str) -> Iterator[None]:
     """What an attacker with database access would do: switch the append-only guard off."""
     db.rollback()
+    saved: list[str] = []
     if backend == "postgresql":
         db.execute(sa.text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only"))
     else:
-        for name in SQLITE_TRIGGERS:
+        for name in SQLITE_TRIGGER_NAMES:
+            sql = db.execute(
+                sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": name}
+            )
+            saved.append(sql.scalar_one())
             db.execute(sa.text(f"DROP TRIGGER {name}"))
     try:
         yield
@@ -114,12 +127,15 @@ def triggers_off(db: sa.Connection, backend: str) -> Iterator[None]:
         if backend == "postgresql":
             db.execute(sa.text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
         else:
-            for sql in SQLITE_TRIGGERS.values():
+            for sql in saved:
                 db.execute(sa.text(sql))
         db.commit()
 
 
 def tamper(db: sa.Connection, backend: str, sql: str, **params: Any) -> None:
+    db.rollback()
+    seal_with(db)  # tampering targets entries already on the chain
+    db.commit()
     with triggers_off(db, backend):
         result = db.execute(sa.text(sql), params)
         assert result.rowcount == 1
@@ -487,3 +503,72 @@ def test_tampering_in_another_authority_does_not_affect_this_one(api, db, backen
     create_child(api, mine)
     assert verify(api, mine)["ok"] is True
     assert verify(api, mine)["chain_length"] == len(chain(db, mine))
+
+
+# ---- sealing: entries join the chain after their request commits ---------------------------------
+
+
+def test_a_request_writes_its_entry_unsealed_and_readers_see_it_sealed(api, db):
+    authority, _ = busy_authority(api, children=1)
+    pending = unsealed(db, authority)
+    assert [e.action for e in pending] == ["authority.created", "child.created", "child.read"]
+    assert all(e.prev_hash is None and e.hash is None for e in pending)
+    # The audit endpoints seal before they read: the log is complete and the chain verifies.
+    listed = all_audit(admin_of(api, authority))
+    assert sorted(i["seq"] for i in listed) == [1, 2, 3]
+    assert verify(api, authority) == {"ok": True, "checked": 3, "chain_length": 3, "first_broken": None}
+
+
+def test_the_worker_seals_every_chain(api, db, settings):
+    first, _ = busy_authority(api, children=1)
+    second, _ = busy_authority(api, children=2)
+    assert unsealed(db, first) and unsealed(db, second)
+    result = asyncio.run(worker.run(settings, once=True))
+    assert result.sealed >= 3 + 5
+    assert unsealed(db, first) == [] and unsealed(db, second) == []
+    assert [r.seq for r in chain(db, second)] == [1, 2, 3, 4, 5]
+
+
+def test_the_database_allows_one_seal_with_the_content_unchanged(db, api, backend):
+    authority, _ = busy_authority(api, children=1)
+    entry = unsealed(db, authority)[0]
+    seal = "UPDATE audit_entry SET seq = 99, prev_hash = :h, hash = :h"
+    refused = [
+        f"{seal}, actor_sub = 'mallory' WHERE id = :id",  # sealing may not change the content
+        "UPDATE audit_entry SET seq = 99 WHERE id = :id",  # a seal sets all three
+        "DELETE FROM audit_entry WHERE id = :id",
+    ]
+    for sql in refused:
+        db.rollback()
+        with pytest.raises(sa.exc.DBAPIError) as error:
+            db.execute(sa.text(sql), {"id": entry.id, "h": GENESIS})
+        assert "append-only" in str(error.value)
+        db.rollback()
+    db.execute(sa.text(f"{seal} WHERE id = :id"), {"id": entry.id, "h": GENESIS})  # the sealer's update
+    db.commit()
+    with pytest.raises(sa.exc.DBAPIError):  # and only once
+        db.execute(sa.text("UPDATE audit_entry SET seq = 100 WHERE id = :id"), {"id": entry.id})
+    db.rollback()
+
+
+def test_sealers_running_at_once_build_one_unbroken_chain(api, db, database_url):
+    authority, _ = busy_authority(api, children=6)
+    engine = sa.create_engine(sync_url(database_url))
+    barrier = threading.Barrier(4)
+    counts: list[int] = []
+
+    def sealer() -> None:
+        with engine.connect() as conn:
+            barrier.wait()
+            counts.append(seal_with(conn, authority))
+            conn.commit()
+
+    threads = [threading.Thread(target=sealer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+    assert sorted(counts) == [0, 0, 0, 13]  # one sealer took them all; the others found none
+    assert verify(api, authority)["ok"] is True
+    assert [r.seq for r in chain(db, authority)] == list(range(1, 14))
