@@ -54,7 +54,7 @@ from app.rules import dissent as rules
 from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
 from app.services import conferences
-from app.services.journal import audit, emit, record_change
+from app.services.journal import audit, emit, pending_events, record_change
 from app.services.scope import row_filter
 
 LAPSE_BATCH = 500
@@ -269,7 +269,11 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         family_informed_on=dissent.family_informed_on,
         reconvened_conference_id=dissent.reconvened_conference_id,
         deadlines=[deadline_public(ctx, d) for d in deadlines],
-        history=[DissentHistoryItem(type=t, occurred_at=o) for t, o in events.all()],
+        history=[DissentHistoryItem(type=t, occurred_at=o) for t, o in events.all()]
+        + [
+            DissentHistoryItem(type=e["type"], occurred_at=e["occurred_at"])
+            for e in pending_events(ctx.session, "dissent", dissent.id)
+        ],
     )
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col
+import sqlalchemy as sa
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import new_id
 from app.deps import Ctx
 from app.models.authority import Authority
 from app.models.platform import Event
@@ -63,34 +66,71 @@ def add_audit(
     )
 
 
+PENDING_EVENTS = "pending_events"
+_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+_AUTHORITIES = Authority.__table__  # type: ignore[attr-defined]
+
+
 async def emit(
     ctx: Ctx,
     type_: str,
     subject_kind: str,
     subject_id: uuid.UUID | str,
     data: dict[str, Any] | None = None,
-) -> Event:
-    """Append an event to the authority's gap-free feed. Taking the next number locks the
-    authority's row until commit, which is what keeps the sequence free of gaps."""
-    connection = await ctx.session.connection()
-    result = await connection.execute(
-        update(Authority)
-        .where(col(Authority.id) == ctx.authority.id)
-        .values(event_seq=col(Authority.event_seq) + 1)
-        .returning(col(Authority.event_seq))
+) -> None:
+    """Add an event to the authority's gap-free feed. It is numbered and inserted when the
+    transaction commits (`_publish_pending`), so the authority's counter is locked only for
+    the last statements of the transaction, not from here to the end of the request."""
+    ctx.session.info.setdefault(PENDING_EVENTS, []).append(
+        {
+            "id": new_id(),
+            "authority_id": ctx.authority.id,
+            "type": type_,
+            "occurred_at": ctx.now,
+            "subject_kind": subject_kind,
+            "subject_id": str(subject_id),
+            "data": data or {},
+        }
     )
-    seq = int(result.scalar_one())
-    event = Event(
-        authority_id=ctx.authority.id,
-        seq=seq,
-        type=type_,
-        occurred_at=ctx.now,
-        subject_kind=subject_kind,
-        subject_id=str(subject_id),
-        data=data or {},
-    )
-    ctx.session.add(event)
-    return event
+
+
+def pending_events(
+    session: AsyncSession, subject_kind: str, subject_id: uuid.UUID | str
+) -> list[dict[str, Any]]:
+    """Events this transaction has emitted about a subject and not yet written."""
+    queued: list[dict[str, Any]] = session.info.get(PENDING_EVENTS, [])
+    return [e for e in queued if e["subject_kind"] == subject_kind and e["subject_id"] == str(subject_id)]
+
+
+def _publish_pending(session: Session) -> None:
+    """Number the queued events and insert them: per authority, one UPDATE that takes the
+    next numbers and locks the counter until commit (so commits happen in number order and
+    the feed has no gaps), and one INSERT."""
+    queued: list[dict[str, Any]] = session.info.pop(PENDING_EVENTS, [])
+    by_authority: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for event in queued:
+        by_authority.setdefault(event["authority_id"], []).append(event)
+    for authority_id in sorted(by_authority):  # a fixed lock order, so two commits never deadlock
+        events = by_authority[authority_id]
+        last = session.execute(
+            sa.update(_AUTHORITIES)
+            .where(_AUTHORITIES.c.id == authority_id)
+            .values(event_seq=_AUTHORITIES.c.event_seq + len(events))
+            .returning(_AUTHORITIES.c.event_seq)
+        ).scalar_one()
+        for offset, event in enumerate(events):
+            event["seq"] = last - len(events) + offset + 1
+        session.execute(sa.insert(_EVENTS), events)
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _publish_pending(session)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_EVENTS, None)
 
 
 async def record_change(
@@ -101,9 +141,8 @@ async def record_change(
     entity_id: uuid.UUID,
     data: dict[str, Any] | None = None,
     audit_detail: dict[str, Any] | None = None,
-) -> Event:
+) -> None:
     """The usual pair for a state change: an event for integrators and an audit entry."""
     audit(ctx, event_type, entity_kind, entity_id, audit_detail if audit_detail is not None else data)
-    event = await emit(ctx, event_type, entity_kind, entity_id, data)
+    await emit(ctx, event_type, entity_kind, entity_id, data)
     await ctx.session.flush()
-    return event

@@ -156,6 +156,10 @@ def test_cli_worker_once_sweeps_then_delivers(api, db, settings, tmp_path):
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     total = last_seq(db, m.authority)
+    # The pass also sealed every audit entry written so far onto its chain.
+    assert result.pop("sealed") > 0
+    db.rollback()
+    assert db.execute(sa.text("SELECT count(*) FROM audit_entry WHERE seq IS NULL")).scalar_one() == 0
     assert result == {
         "approaching": 0,
         "missed": 1,
