@@ -34,6 +34,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     412: _problem("If-Match did not match the current version"),
     413: _problem("Request body too large"),
     422: _problem("Refused because of the request's content"),
+    503: _problem("The database is unreachable or saturated; retry after the Retry-After seconds"),
 }
 
 
