@@ -67,8 +67,11 @@ class Dissent(SQLModel, table=True):
             sqlite_where=sa.text(_OPEN_SQL),
             postgresql_where=sa.text(_OPEN_SQL),
         ),
-        sa.Index("ix_dissent_authority_id_status", "authority_id", "status"),
-        sa.Index("ix_dissent_authority_id_dissenter_id", "authority_id", "dissenter_id"),
+        # List pages: newest first (id order) within the authority, a status or a dissenter,
+        # read in index order so a page costs the same at any table size.
+        sa.Index("ix_dissent_authority_id_id", "authority_id", "id"),
+        sa.Index("ix_dissent_authority_id_status_id", "authority_id", "status", "id"),
+        sa.Index("ix_dissent_authority_id_dissenter_id_id", "authority_id", "dissenter_id", "id"),
         sa.Index("ix_dissent_conference_id", "conference_id"),
         # Reports group dissents by meeting date without touching conferences.
         sa.Index(

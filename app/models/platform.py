@@ -95,7 +95,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
     __table_args__ = (
         sa.UniqueConstraint("authority_id", "seq"),
-        sa.Index("ix_event_subject_id", "subject_id"),
+        # A subject's history in order (a dissent's detail reads it on every request).
+        sa.Index("ix_event_subject_id_seq", "subject_id", "seq"),
     )
 
     id: uuid.UUID = id_field()

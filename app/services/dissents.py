@@ -227,12 +227,10 @@ def _is_overdue(ctx: Ctx, dissent: Dissent, deadlines: list[Deadline]) -> bool:
 async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
     deadlines = await deadlines_of(ctx, dissent.id)
     events = await ctx.session.exec(
+        # By subject alone (the dissent was loaded within the caller's scope): the planner then
+        # has one index to use, (subject_id, seq), not the authority's whole feed in order.
         select(Event.type, Event.occurred_at)
-        .where(
-            Event.authority_id == ctx.authority.id,
-            Event.subject_kind == "dissent",
-            Event.subject_id == str(dissent.id),
-        )
+        .where(Event.subject_kind == "dissent", Event.subject_id == str(dissent.id))
         .order_by(col(Event.seq))
     )
     return DissentPublic(
@@ -805,9 +803,7 @@ async def list_dissents(
         raise Forbidden("this role cannot list dissents")
     await lapse_due(ctx)
     # Only the summary's columns, as plain rows: a page is read-only and polled often.
-    query = sa.select(*_SUMMARY_COLUMNS, _overdue_clause(ctx.now).label("overdue")).where(
-        col(Dissent.authority_id) == ctx.authority.id
-    )
+    query = sa.select(*_SUMMARY_COLUMNS).where(col(Dissent.authority_id) == ctx.authority.id)
     if visibility is not None:
         query = query.where(visibility)
     if status is not None:
@@ -825,6 +821,22 @@ async def list_dissents(
     connection = await ctx.session.connection()
     rows = list(await connection.execute(query.order_by(col(Dissent.id).desc()).limit(limit + 1)))
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
+    rows = rows[:limit]
+    # Overdue for this page's open dissents only: one probe of the deadline index per row.
+    open_ids = [d.id for d in rows if d.status in OPEN_STATUSES]
+    overdue_ids: set[uuid.UUID] = set()
+    if open_ids:
+        late = await connection.execute(
+            sa.select(col(Deadline.subject_id))
+            .where(
+                col(Deadline.subject_id).in_(open_ids),
+                col(Deadline.met_at).is_(None),
+                col(Deadline.cancelled_at).is_(None),
+                col(Deadline.due_at) < ctx.now,
+            )
+            .distinct()
+        )
+        overdue_ids = set(late.scalars())
     items = [
         DissentSummary(
             id=d.id,
@@ -833,10 +845,10 @@ async def list_dissents(
             status=DissentStatus(d.status),
             dissenter=_dissenter(d),
             raised_at=d.raised_at,
-            overdue=bool(d.overdue) and d.status in OPEN_STATUSES,
+            overdue=d.id in overdue_ids,
             version=d.version,
         )
-        for d in rows[:limit]
+        for d in rows
     ]
     audit(ctx, "dissent.list", "dissent", None, {"count": len(items)})
     return items, next_cursor
