@@ -69,6 +69,13 @@ class Dissent(SQLModel, table=True):
         ),
         # List pages: newest first (id order) within the authority, a status or a dissenter,
         # read in index order so a page costs the same at any table size.
+        sa.Index(
+            "ix_dissent_lapse_due",
+            "authority_id",
+            "lapse_due_at",
+            sqlite_where=sa.text("lapse_due_at IS NOT NULL"),
+            postgresql_where=sa.text("lapse_due_at IS NOT NULL"),
+        ),
         sa.Index("ix_dissent_authority_id_id", "authority_id", "id"),
         sa.Index("ix_dissent_authority_id_status_id", "authority_id", "status", "id"),
         sa.Index("ix_dissent_authority_id_dissenter_id_id", "authority_id", "dissenter_id", "id"),
@@ -104,6 +111,10 @@ class Dissent(SQLModel, table=True):
     withdrawn_at: datetime | None = utc()
     withdrawal_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     unresolved_at: datetime | None = utc()
+    # The written step's deadline while the dissent waits on a step that lapses when missed
+    # (a copy of that deadline's due_at; empty otherwise), so finding the dissents to lapse
+    # reads a small partial index instead of every open deadline.
+    lapse_due_at: datetime | None = utc()
     submitted_at: datetime | None = utc()
     submission: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     referred_at: datetime | None = utc()

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy import Exists, and_, exists
+from sqlalchemy import Exists, exists
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -282,6 +282,8 @@ async def _move(
     ctx: Ctx, dissent: Dissent, action: Action, event_type: str, data: dict[str, object] | None = None
 ) -> None:
     dissent.status = rules.next_status(ctx.profile, dissent.status, action)
+    if dissent.status != ctx.profile.dissent.written_step.status:
+        dissent.lapse_due_at = None  # only a dissent waiting on the written step can lapse
     dissent.updated_at = ctx.now
     ctx.session.add(dissent)
     await ctx.session.flush()
@@ -423,7 +425,7 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
     )
     for dissent in raised.all():
         dissent.unresolved_at = ctx.now
-        await start_deadline(
+        deadline = await start_deadline(
             ctx,
             subject_kind="dissent",
             subject_id=dissent.id,
@@ -432,6 +434,7 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
             responsible_role="professional" if step.actor == "dissenter" else "chair",
             lapses=step.lapses_when_missed,
         )
+        dissent.lapse_due_at = deadline.due_at if step.lapses_when_missed else None
         await _move(ctx, dissent, Action.meeting_ends, "dissent.unresolved")
     decisions = await ctx.session.exec(
         select(Decision).where(Decision.conference_id == conference.id, col(Decision.superseded_at).is_(None))
@@ -759,15 +762,11 @@ async def lapse_due(ctx: Ctx) -> int:
         return 0
     due = await ctx.session.exec(
         select(Dissent)
-        .join(
-            Deadline,
-            and_(col(Deadline.subject_id) == Dissent.id, col(Deadline.kind) == step.deadline.kind),
-        )
         .where(
-            Dissent.authority_id == ctx.authority.id,
-            Dissent.status == step.status,
-            col(Deadline.met_at).is_(None),
-            col(Deadline.due_at) < ctx.now,
+            col(Dissent.authority_id) == ctx.authority.id,
+            col(Dissent.lapse_due_at).is_not(None),  # with the next two: ix_dissent_lapse_due
+            col(Dissent.lapse_due_at) < ctx.now,
+            col(Dissent.status) == step.status,
         )
         .limit(LAPSE_BATCH)
         .with_for_update(skip_locked=True)

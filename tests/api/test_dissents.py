@@ -779,6 +779,33 @@ def test_listing_lapses_overdue_dissents(api, db):
     assert len(events(db, m.authority, "dissent.lapsed")) == 2
 
 
+def test_the_lapse_time_is_kept_on_the_dissent_only_while_it_can_lapse(api, db):
+    def lapse_due(dissent_id: str) -> datetime | None:
+        value = dissent_row(db, dissent_id).lapse_due_at
+        return None if value is None else value.replace(tzinfo=value.tzinfo or UTC)
+
+    m = begin(api, ENGLAND)
+    a = m.raise_dissent("plan")
+    b = m.raise_dissent("category")
+    assert lapse_due(a["id"]) is None  # raised in the meeting: nothing can lapse yet
+    finish(m)
+    written = deadline_rows(db, a["id"])["written_submission"].due_at
+    assert lapse_due(a["id"]) == written.replace(tzinfo=written.tzinfo or UTC)
+    submit(m, a["id"])
+    assert lapse_due(a["id"]) is None  # submitted: the step is done
+    api.set_clock("2025-12-30T09:00:00Z")
+    assert listed(m.reviewer, "?status=lapsed") == [b["id"]]
+    assert lapse_due(b["id"]) is None  # lapsed: nothing more to lapse
+
+
+def test_a_profile_whose_written_step_never_lapses_keeps_no_lapse_time(api, db):
+    m = begin(api, "scotland-cppm-registration")
+    raised = m.raise_dissent()
+    finish(m)
+    assert dissent_row(db, raised["id"]).status == "awaiting_referral"
+    assert dissent_row(db, raised["id"]).lapse_due_at is None
+
+
 def test_lapsed_dissent_cannot_be_withdrawn(api, db):
     m, d = unresolved(api, ENGLAND)
     api.set_clock("2025-12-30T09:00:00Z")

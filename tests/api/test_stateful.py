@@ -348,7 +348,7 @@ class DissentMachine(RuleBasedStateMachine):
         assert self.written_step_lapsed(profile, was[dissent_id]), f"{what} lapsed a dissent not yet due"
         assert now[dissent_id]["status"] == "lapsed"
         fields = {k for k in was[dissent_id].keys() if was[dissent_id][k] != now[dissent_id][k]}
-        assert fields <= {"status", "lapsed_at", "updated_at", "version"}, fields
+        assert fields <= {"status", "lapsed_at", "lapse_due_at", "updated_at", "version"}, fields
         old_events = {e["id"] for e in before.rows("event")}
         new_events = [e for e in after.rows("event") if e["id"] not in old_events]
         assert [(e["type"], e["subject_id"]) for e in new_events] == [("dissent.lapsed", str(dissent_id))]
