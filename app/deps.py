@@ -145,21 +145,29 @@ class AuthorityCache:
         self._entries.pop(code, None)
 
 
-async def load_authority(
-    session: AsyncSession, code: str | None, cache: AuthorityCache | None = None
-) -> Authority:
-    if code is None:
-        raise Forbidden("this token is not for a local authority")
+async def find_authority(
+    session: AsyncSession, code: str, cache: AuthorityCache | None = None
+) -> Authority | None:
+    """An authority by code, from the cache when it holds a fresh copy."""
     authority = cache.get(code) if cache is not None else None
     if authority is not None:
         return authority
-    result = await session.exec(select(Authority).where(Authority.code == code))
-    authority = result.first()
-    if authority is None:
-        raise Forbidden("the token's authority is not registered with this service")
-    if cache is not None:
+    authority = (await session.exec(select(Authority).where(Authority.code == code))).first()
+    if authority is not None and cache is not None:
         session.expunge(authority)  # shared between requests: no session may own it
         cache.put(authority)
+    return authority
+
+
+async def load_authority(
+    session: AsyncSession, code: str | None, cache: AuthorityCache | None = None
+) -> Authority:
+    """The caller's own authority."""
+    if code is None:
+        raise Forbidden("this token is not for a local authority")
+    authority = await find_authority(session, code, cache)
+    if authority is None:
+        raise Forbidden("the token's authority is not registered with this service")
     return authority
 
 

@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlmodel import select
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, SessionDep, find_authority
 from app.errors import NotFound, RuleViolation
-from app.models.authority import Authority
 from app.models.base import IsoDate
 from app.rules.calendar import MAX_DAYS, WorkingCalendar
 
@@ -35,6 +33,7 @@ class DeadlineComputationPublic(BaseModel):
 
 @router.get("/deadline", response_model=DeadlineComputationPublic)
 async def compute_deadline(
+    request: Request,
     principal: CurrentUser,
     session: SessionDep,
     authority: str = Query(max_length=40),
@@ -49,7 +48,7 @@ async def compute_deadline(
         raise RuleViolation("give exactly one of working_days or calendar_days", code="validation_error")
     if not principal.has_any("system_admin") and principal.authority != authority:
         raise NotFound("no such authority")
-    record = (await session.exec(select(Authority).where(Authority.code == authority))).first()
+    record = await find_authority(session, authority, request.app.state.authorities)
     if record is None:
         raise NotFound("no such authority")
     calendar = WorkingCalendar(
