@@ -51,7 +51,32 @@ def in_list(column: str, values: Any, name: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
 
 
-__all__ = ["datetime", "fk", "id_field", "in_list", "json_field", "utc", "uuid", "version_column"]
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> sa.Index:
+    """An index over the rows matching `where`, on both databases."""
+    return sa.Index(
+        name, *columns, unique=unique, sqlite_where=sa.text(where), postgresql_where=sa.text(where)
+    )
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """A table model's Core table, for plain-row statements on hot paths (SQLModel does not
+    declare `__table__` to type checkers)."""
+    table: sa.Table = model.__table__
+    return table
+
+
+__all__ = [
+    "datetime",
+    "fk",
+    "id_field",
+    "in_list",
+    "json_field",
+    "partial_index",
+    "table_of",
+    "utc",
+    "uuid",
+    "version_column",
+]
 
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200

@@ -20,6 +20,7 @@ from app.models.base import (
     in_list,
     in_service_range,
     json_field,
+    partial_index,
     utc,
     version_column,
 )
@@ -58,24 +59,20 @@ class Dissent(SQLModel, table=True):
         in_list("status", [s.value for s in DissentStatus], "status"),
         in_list("subject", ["plan", "category", "registration"], "subject"),
         # One open dissent per person, conference and subject, whatever races happen.
-        sa.Index(
+        partial_index(
             "uq_dissent_open_per_subject",
             "conference_id",
             "dissenter_id",
             "subject",
+            where=_OPEN_SQL,
             unique=True,
-            sqlite_where=sa.text(_OPEN_SQL),
-            postgresql_where=sa.text(_OPEN_SQL),
+        ),
+        # The dissents that can lapse (see lapse_due_at).
+        partial_index(
+            "ix_dissent_lapse_due", "authority_id", "lapse_due_at", where="lapse_due_at IS NOT NULL"
         ),
         # List pages: newest first (id order) within the authority, a status or a dissenter,
         # read in index order so a page costs the same at any table size.
-        sa.Index(
-            "ix_dissent_lapse_due",
-            "authority_id",
-            "lapse_due_at",
-            sqlite_where=sa.text("lapse_due_at IS NOT NULL"),
-            postgresql_where=sa.text("lapse_due_at IS NOT NULL"),
-        ),
         sa.Index("ix_dissent_authority_id_id", "authority_id", "id"),
         sa.Index("ix_dissent_authority_id_status_id", "authority_id", "status", "id"),
         sa.Index("ix_dissent_authority_id_dissenter_id_id", "authority_id", "dissenter_id", "id"),

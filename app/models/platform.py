@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.base import id_field, json_field, utc
+from app.models.base import id_field, json_field, partial_index, utc
 from app.rules.audit_chain import canonical_time
 
 
@@ -27,13 +27,7 @@ class AuditEntry(SQLModel, table=True):
         sa.Index("ix_audit_entry_chain_key_actor_sub", "chain_key", "actor_sub"),
         sa.Index("ix_audit_entry_chain_key_occurred_at", "chain_key", "occurred_at"),
         # What the sealer has still to link, in insertion order.
-        sa.Index(
-            "ix_audit_entry_unsealed",
-            "chain_key",
-            "id",
-            postgresql_where=sa.text("seq IS NULL"),
-            sqlite_where=sa.text("seq IS NULL"),
-        ),
+        partial_index("ix_audit_entry_unsealed", "chain_key", "id", where="seq IS NULL"),
     )
 
     id: int | None = Field(

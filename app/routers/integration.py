@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
 from app.models.base import IsoDateTime
+from app.models.platform import AuditEntry
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
 from app.routers.common import with_etag
@@ -174,22 +175,23 @@ async def list_audit(
         limit=limit + 1,
     )
     next_cursor = encode_cursor([audit_service.chain_link(rows[limit - 1])[0]]) if len(rows) > limit else None
-    items = [
-        AuditEntryPublic(
-            seq=audit_service.chain_link(r)[0],
-            actor=r.actor_sub,
-            actor_roles=r.actor_roles,
-            action=r.action,
-            entity_kind=r.entity_kind,
-            entity_id=r.entity_id,
-            request_id=r.request_id,
-            occurred_at=r.occurred_at,
-            detail=r.detail,
-            hash=audit_service.chain_link(r)[2],
-        )
-        for r in rows[:limit]
-    ]
-    return Page(items=items, next_cursor=next_cursor)
+    return Page(items=[_audit_public(r) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+def _audit_public(entry: AuditEntry) -> AuditEntryPublic:
+    seq, _, hash_ = audit_service.chain_link(entry)
+    return AuditEntryPublic(
+        seq=seq,
+        actor=entry.actor_sub,
+        actor_roles=entry.actor_roles,
+        action=entry.action,
+        entity_kind=entry.entity_kind,
+        entity_id=entry.entity_id,
+        request_id=entry.request_id,
+        occurred_at=entry.occurred_at,
+        detail=entry.detail,
+        hash=hash_,
+    )
 
 
 @audit_router.get("/verify", response_model=AuditVerification)

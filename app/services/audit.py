@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.models.base import table_of
 from app.models.platform import AuditChainHead, AuditEntry, audit_chain_content
 from app.rules.audit_chain import GENESIS, ChainBreak, entry_hash, verify
 
@@ -28,9 +29,8 @@ SYSTEM_CHAIN = "-"
 VERIFY_BATCH = 1000
 SEAL_BATCH = 2000
 
-# SQLAlchemy sets `__table__` on table models at class creation; SQLModel does not declare it.
-_ENTRIES = AuditEntry.__table__  # type: ignore[attr-defined]
-_HEADS = AuditChainHead.__table__  # type: ignore[attr-defined]
+_ENTRIES = table_of(AuditEntry)
+_HEADS = table_of(AuditChainHead)
 
 
 def queue(session_info: dict[str, Any], entry: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy import Exists, exists
+from sqlalchemy import ColumnElement, Exists, exists
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -180,13 +180,13 @@ def deadline_public(ctx: Ctx, deadline: Deadline) -> DeadlinePublic:
     )
 
 
+def _past_due(now: datetime) -> list[ColumnElement[bool]]:
+    """A deadline still open after its due time."""
+    return [col(Deadline.met_at).is_(None), col(Deadline.cancelled_at).is_(None), col(Deadline.due_at) < now]
+
+
 def _overdue_clause(now: datetime) -> Exists:
-    return exists().where(
-        col(Deadline.subject_id) == Dissent.id,
-        col(Deadline.met_at).is_(None),
-        col(Deadline.cancelled_at).is_(None),
-        col(Deadline.due_at) < now,
-    )
+    return exists().where(col(Deadline.subject_id) == Dissent.id, *_past_due(now))
 
 
 # ---- presentation ---------------------------------------------------------------------------
@@ -827,12 +827,7 @@ async def list_dissents(
     if open_ids:
         late = await connection.execute(
             sa.select(col(Deadline.subject_id))
-            .where(
-                col(Deadline.subject_id).in_(open_ids),
-                col(Deadline.met_at).is_(None),
-                col(Deadline.cancelled_at).is_(None),
-                col(Deadline.due_at) < ctx.now,
-            )
+            .where(col(Deadline.subject_id).in_(open_ids), *_past_due(ctx.now))
             .distinct()
         )
         overdue_ids = set(late.scalars())

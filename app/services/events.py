@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from app.deps import Ctx
+from app.models.base import table_of
 from app.models.platform import Event
 
 
@@ -45,7 +46,7 @@ def event_public(authority_code: str, event: Event | sa.Row[Any]) -> EventPublic
     )
 
 
-_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+_EVENTS = table_of(Event)
 _FEED_COLUMNS = [
     _EVENTS.c[name] for name in ("seq", "id", "type", "occurred_at", "subject_kind", "subject_id", "data")
 ]

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db import new_id
 from app.deps import Ctx
 from app.models.authority import Authority
+from app.models.base import table_of
 from app.models.platform import Event
 from app.security import Principal
 from app.services.audit import queue
@@ -67,8 +68,8 @@ def add_audit(
 
 
 PENDING_EVENTS = "pending_events"
-_EVENTS = Event.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
-_AUTHORITIES = Authority.__table__  # type: ignore[attr-defined]
+_EVENTS = table_of(Event)
+_AUTHORITIES = table_of(Authority)
 
 
 async def emit(
