@@ -124,15 +124,9 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
     rules = ctx.profile.appeals
     if not rules.enabled:
         raise _not_available(ctx)
-    conference = (
-        await ctx.session.exec(
-            select(Conference).where(
-                Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-            )
-        )
-    ).first()
-    if conference is None:
-        raise NotFound("no such conference")
+    # Only someone who may see the meeting lodges for it (its record system, its chair, an
+    # attending lead social worker); anyone else is answered as for an unknown meeting.
+    conference = await conferences.load_conference(ctx, data.conference_id)
     if conference.status != ConferenceStatus.ended:
         raise Conflict("an appeal can be made once the meeting has ended", code="conference_not_ended")
     in_meeting = (
@@ -367,17 +361,13 @@ def complaint_route(data: ComplaintCreate) -> str:
 
 async def record_complaint(ctx: Ctx, *, data: ComplaintCreate) -> Complaint:
     if data.conference_id is not None:
-        exists_ = (
-            await ctx.session.exec(
-                select(Conference.id).where(
-                    Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-                )
-            )
-        ).first()
-        if exists_ is None:
+        # A meeting the caller may not see answers exactly like one that does not exist.
+        try:
+            await conferences.load_conference(ctx, data.conference_id)
+        except NotFound:
             raise RuleViolation(
-                "conference_id is not a conference of this authority", code="conference_not_found"
-            )
+                "conference_id is not a conference you can see", code="conference_not_found"
+            ) from None
     complaint = Complaint(
         authority_id=ctx.authority.id,
         about=data.about,

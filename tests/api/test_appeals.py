@@ -283,20 +283,21 @@ def test_decision_that_is_not_registration_is_not_appealable(api, db, outcome):
 
 def test_lead_social_worker_lodges_for_the_family(api, db):
     m = ended(api)
-    social_worker = api.as_("sw-1", "professional", authority=m.authority, agency="Social Work")
+    # prof-2 attended the meeting (one who did not: tests/api/test_meeting_secrecy.py).
+    social_worker = api.as_("prof-2", "professional", authority=m.authority, agency="Social Work")
     appeal = lodge(m, social_worker, lead="Lee Social Worker", name="Jo Parent")
     assert appeal["lodged_by_lead_social_worker"] == {"name": "Lee Social Worker"}
     row = appeal_row(db, appeal["id"])
-    assert row.lead_social_worker_name == "Lee Social Worker" and row.lodged_by == "sw-1"
+    assert row.lead_social_worker_name == "Lee Social Worker" and row.lodged_by == "prof-2"
     [event] = events(db, m.authority, "appeal.lodged")
     assert event.data["lodged_by_lead_social_worker"] is True
     [entry] = audits(db, m.authority, "appeal.lodged")
-    assert entry.actor_sub == "sw-1"
+    assert entry.actor_sub == "prof-2"
 
 
 def test_professional_must_lodge_as_the_lead_social_worker(api, db):
     m = ended(api)
-    social_worker = api.as_("sw-1", "professional", authority=m.authority)
+    social_worker = api.as_("prof-2", "professional", authority=m.authority)
     expect(social_worker.post("/v1/appeals", json=body(m)), 422, "validation_error")
     assert appeal_rows(db, m.authority) == []
 
@@ -632,7 +633,7 @@ def test_only_the_profiles_responder_role_answers(api, db):
 
 def test_lead_social_worker_who_lodged_cannot_answer(api, db):
     m = ended(api)
-    social_worker = api.as_("sw-1", "professional", authority=m.authority)
+    social_worker = api.as_("prof-2", "professional", authority=m.authority)
     appeal = lodge(m, social_worker, lead="Lee")
     expect(social_worker.post(f"/v1/appeals/{appeal['id']}/response", json=respond_body()), 403, "forbidden")
     assert appeal_row(db, appeal["id"]).status == "lodged"
@@ -703,7 +704,7 @@ def test_the_meetings_chair_sees_its_appeals_and_another_chair_does_not(api):
 
 def test_the_lodging_professional_sees_it_and_another_professional_does_not(api):
     m = ended(api)
-    social_worker = api.as_("sw-1", "professional", authority=m.authority)
+    social_worker = api.as_("prof-2", "professional", authority=m.authority)
     mine = lodge(m, social_worker, lead="Lee", name="Jo Parent")
     family = lodge(m, name="Sam Parent")
     assert listed(social_worker) == [mine["id"]]

@@ -106,8 +106,8 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/dissents/{dissent_id}/review-meeting"): Rule(frozenset({"reviewer"}), ITEM),
     ("POST", "/v1/dissents/{dissent_id}/review-decision"): Rule(frozenset({"reviewer"}), ITEM),
     ("POST", "/v1/dissents/{dissent_id}/family-informed"): Rule(frozenset({"reviewer", "chair"}), ITEM),
-    # appeals and complaints (a professional lodges as the family's lead social worker, who
-    # need not be a recorded attendee: only the record system and professionals may)
+    # appeals and complaints (a professional lodges as the family's lead social worker, and
+    # only for a meeting they attended: tests/api/test_meeting_secrecy.py)
     ("POST", "/v1/appeals"): Rule(frozenset({"record_system", "professional"}), COLLECTION),
     ("GET", "/v1/appeals"): Rule(READERS, COLLECTION),
     ("GET", "/v1/appeals/{appeal_id}"): Rule(READERS, ITEM),
