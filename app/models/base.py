@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 from sqlmodel import Field
 
 from app.db import UTCDateTime, new_id, utcnow
@@ -81,7 +81,8 @@ __all__ = [
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+# Fractions to the nanosecond at most: the longest accepted text is 35 characters.
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def _iso_text(pattern: re.Pattern[str], kind: str) -> BeforeValidator:
@@ -95,8 +96,18 @@ def _iso_text(pattern: re.Pattern[str], kind: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-IsoDate = Annotated[date, _iso_text(_ISO_DATE, "date (YYYY-MM-DD)")]
-IsoDateTime = Annotated[datetime, _iso_text(_ISO_DATE_TIME, "date-time with an offset or Z")]
+# The bound each pattern implies is declared too, so the contract shows every query parameter's
+# length (tests/api/test_limits.py).
+IsoDate = Annotated[
+    date,
+    _iso_text(_ISO_DATE, "date (YYYY-MM-DD)"),
+    WithJsonSchema({"type": "string", "format": "date", "maxLength": 10}),
+]
+IsoDateTime = Annotated[
+    datetime,
+    _iso_text(_ISO_DATE_TIME, "date-time with an offset or Z"),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 35}),
+]
 
 
 def in_service_range(value: datetime) -> datetime:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Response
 
 from app.deps import CtxDep, require_roles
@@ -15,6 +13,7 @@ from app.models.appeal import (
     ComplaintPublic,
 )
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.params import Id
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import appeals as service
@@ -43,8 +42,8 @@ async def lodge_appeal(
 async def list_appeals(
     ctx: CtxDep,
     status: AppealStatus | None = None,
-    conference_id: uuid.UUID | None = None,
-    child_id: uuid.UUID | None = None,
+    conference_id: Id | None = None,
+    child_id: Id | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles(*READERS),
@@ -57,7 +56,7 @@ async def list_appeals(
 
 @router.get("/{appeal_id}", response_model=AppealPublic)
 async def get_appeal(
-    appeal_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+    appeal_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> AppealPublic:
     appeal = await service.get_appeal(ctx, appeal_id)
     with_etag(response, appeal.version)
@@ -66,7 +65,7 @@ async def get_appeal(
 
 @router.post("/{appeal_id}/response", response_model=AppealPublic)
 async def respond_to_appeal(
-    appeal_id: uuid.UUID,
+    appeal_id: Id,
     data: AppealResponseIn,
     response: Response,
     ctx: CtxDep,

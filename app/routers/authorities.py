@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import CtxDep, Now, SessionDep, require_roles
 from app.models.authority import AuthorityCreate, AuthorityPublic, AuthorityUpdate
+from app.params import AuthorityCode
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import authorities as service
@@ -31,7 +32,7 @@ async def create_authority(
 
 @router.get("/{code}", response_model=AuthorityPublic)
 async def get_authority(
-    code: str,
+    code: AuthorityCode,
     response: Response,
     session: SessionDep,
     actor: Principal = require_roles(
@@ -45,7 +46,7 @@ async def get_authority(
 
 @router.patch("/{code}", response_model=AuthorityPublic)
 async def update_authority(
-    code: str,
+    code: AuthorityCode,
     data: AuthorityUpdate,
     response: Response,
     ctx: CtxDep,

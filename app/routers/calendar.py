@@ -37,7 +37,10 @@ async def compute_deadline(
     principal: CurrentUser,
     session: SessionDep,
     authority: str = Query(max_length=40),
-    from_: IsoDate = Query(alias="from", description="The start date (YYYY-MM-DD)"),
+    # The bound IsoDate declares is lost on a required Query field; the pattern enforces it.
+    from_: IsoDate = Query(
+        alias="from", description="The start date (YYYY-MM-DD)", json_schema_extra={"maxLength": 10}
+    ),
     working_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),
     calendar_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),
 ) -> DeadlineComputationPublic:

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CtxDep, require_roles
 from app.models.child import ChildCreate, ChildPublic, RecordEntryPublic
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.params import Id
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import children as service
@@ -42,7 +41,7 @@ async def list_children(
 
 @router.get("/{child_id}", response_model=ChildPublic)
 async def get_child(
-    child_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+    child_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> ChildPublic:
     child = await service.get_child(ctx, child_id)
     with_etag(response, child.version)
@@ -51,7 +50,7 @@ async def get_child(
 
 @router.get("/{child_id}/record", response_model=Page[RecordEntryPublic])
 async def get_child_record(
-    child_id: uuid.UUID,
+    child_id: Id,
     ctx: CtxDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
@@ -17,6 +16,7 @@ from app.models.conference import (
 )
 from app.models.dissent import DissentCreate, DissentPublic
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.params import Id
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import conferences as service
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/conferences", tags=["conferences"])
 READERS = ("record_system", "admin", "reviewer", "chair", "professional")
 
 
-async def _public(ctx: CtxDep, response: Response, conference_id: uuid.UUID) -> ConferencePublic:
+async def _public(ctx: CtxDep, response: Response, conference_id: Id) -> ConferencePublic:
     conference = await service.load_conference(ctx, conference_id)
     with_etag(response, conference.version)
     return await service.to_public(ctx, conference)
@@ -47,7 +47,7 @@ async def create_conference(
 async def list_conferences(
     ctx: CtxDep,
     status: ConferenceStatus | None = None,
-    child_id: uuid.UUID | None = None,
+    child_id: Id | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles(*READERS),
@@ -61,7 +61,7 @@ async def list_conferences(
 
 @router.get("/{conference_id}", response_model=ConferencePublic)
 async def get_conference(
-    conference_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+    conference_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> ConferencePublic:
     """A conference with its attendees, current decisions and the dissents the caller may see."""
     conference = await service.get_conference(ctx, conference_id)
@@ -76,7 +76,7 @@ async def get_conference(
     responses={200: {"model": AttendeePublic, "description": "Existing attendee updated"}},
 )
 async def record_attendee(
-    conference_id: uuid.UUID,
+    conference_id: Id,
     data: AttendeeCreate,
     response: Response,
     ctx: CtxDep,
@@ -94,7 +94,7 @@ def _chair_action(name: str, summary: str) -> Callable[..., Awaitable[Conference
     action = getattr(service, name)
 
     async def handler(
-        conference_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles("chair")
+        conference_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles("chair")
     ) -> ConferencePublic:
         conference = await action(ctx, conference_id)
         with_etag(response, conference.version)
@@ -130,7 +130,7 @@ router.post("/{conference_id}/end", response_model=ConferencePublic, name="end_c
 
 @router.post("/{conference_id}/decisions", response_model=ConferencePublic)
 async def record_decision(
-    conference_id: uuid.UUID,
+    conference_id: Id,
     data: DecisionCreate,
     response: Response,
     ctx: CtxDep,
@@ -143,7 +143,7 @@ async def record_decision(
 
 @router.post("/{conference_id}/cancel", response_model=ConferencePublic)
 async def cancel_conference(
-    conference_id: uuid.UUID,
+    conference_id: Id,
     response: Response,
     ctx: CtxDep,
     _: Principal = require_roles("record_system", "chair"),
@@ -156,7 +156,7 @@ async def cancel_conference(
 
 @router.post("/{conference_id}/dissents", status_code=201, response_model=DissentPublic, tags=["dissents"])
 async def raise_dissent(
-    conference_id: uuid.UUID,
+    conference_id: Id,
     data: DissentCreate,
     response: Response,
     ctx: CtxDep,

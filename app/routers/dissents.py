@@ -1,4 +1,3 @@
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from app.models.dissent import (
     WrittenSubmissionIn,
 )
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.params import Id
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import dissents as service
@@ -36,7 +36,7 @@ async def _respond(ctx: Ctx, response: Response, dissent: Dissent) -> DissentPub
 async def list_dissents(
     ctx: CtxDep,
     status: DissentStatus | None = None,
-    conference_id: uuid.UUID | None = None,
+    conference_id: Id | None = None,
     overdue: bool | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -51,7 +51,7 @@ async def list_dissents(
 
 @router.get("/{dissent_id}", response_model=DissentPublic)
 async def get_dissent(
-    dissent_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
+    dissent_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> DissentPublic:
     """A dissent with its deadlines and history."""
     return await _respond(ctx, response, await service.get_dissent(ctx, dissent_id))
@@ -61,7 +61,7 @@ def _command(
     path: str, body: type[Any], action: Callable[..., Awaitable[Dissent]], roles: tuple[str, ...], doc: str
 ) -> None:
     async def handler(
-        dissent_id: uuid.UUID,
+        dissent_id: Id,
         # FastAPI reads this annotation at run time to parse and document the body; a class
         # chosen at run time is not a static type, so mypy cannot check it.
         data: body,  # type: ignore[valid-type]

@@ -4,13 +4,14 @@ from fastapi import APIRouter
 
 from app.errors import NotFound
 from app.guidance import Audience, Guidance, guidance_for
+from app.params import ProfileCode
 from app.profiles import get_profile
 
 router = APIRouter(prefix="/v1/guidance", tags=["guidance"])
 
 
 @router.get("/{profile}", response_model=Guidance)
-async def get_guidance(profile: str, audience: Audience = "professional") -> Guidance:
+async def get_guidance(profile: ProfileCode, audience: Audience = "professional") -> Guidance:
     """Plain-language guidance on the procedure for professionals, parents or children.
     Public: families may be shown it without an account."""
     definition = get_profile(profile)

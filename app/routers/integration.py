@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from app.models.base import IsoDateTime
 from app.models.platform import AuditEntry
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
+from app.params import Id
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import audit as audit_service
@@ -74,7 +74,7 @@ async def list_webhooks(
 
 @webhooks_router.get("/{webhook_id}", response_model=WebhookPublic)
 async def get_webhook(
-    webhook_id: uuid.UUID, response: Response, ctx: CtxDep, _: Principal = require_roles("admin")
+    webhook_id: Id, response: Response, ctx: CtxDep, _: Principal = require_roles("admin")
 ) -> WebhookPublic:
     sub = await service.load_webhook(ctx, webhook_id)
     with_etag(response, sub.version)
@@ -83,7 +83,7 @@ async def get_webhook(
 
 @webhooks_router.patch("/{webhook_id}", response_model=WebhookPublic)
 async def update_webhook(
-    webhook_id: uuid.UUID,
+    webhook_id: Id,
     data: WebhookUpdate,
     response: Response,
     ctx: CtxDep,
@@ -97,16 +97,14 @@ async def update_webhook(
 
 
 @webhooks_router.delete("/{webhook_id}", status_code=204, response_class=Response)
-async def delete_webhook(
-    webhook_id: uuid.UUID, ctx: CtxDep, _: Principal = require_roles("admin")
-) -> Response:
+async def delete_webhook(webhook_id: Id, ctx: CtxDep, _: Principal = require_roles("admin")) -> Response:
     await service.delete_webhook(ctx, webhook_id)
     return Response(status_code=204)
 
 
 @webhooks_router.get("/{webhook_id}/deliveries", response_model=Page[WebhookDeliveryPublic])
 async def list_deliveries(
-    webhook_id: uuid.UUID,
+    webhook_id: Id,
     ctx: CtxDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,

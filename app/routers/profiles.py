@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.deps import CurrentUser
 from app.errors import NotFound
+from app.params import ProfileCode
 from app.profiles import all_profiles, get_profile
 from app.profiles.schema import Labelled, Profile
 
@@ -32,7 +33,7 @@ async def list_profiles(_: CurrentUser) -> list[ProfilePublic]:
 
 
 @router.get("/{code}", response_model=ProfilePublic)
-async def get_profile_by_code(code: str, _: CurrentUser) -> ProfilePublic:
+async def get_profile_by_code(code: ProfileCode, _: CurrentUser) -> ProfilePublic:
     profile = get_profile(code)
     if profile is None:
         raise NotFound("no such procedure profile")

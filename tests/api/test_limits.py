@@ -130,22 +130,78 @@ def bounded_fields() -> dict[Field, dict[str, Any]]:
 
 
 def test_every_request_string_and_array_has_a_bound():
-    """Request bodies and query strings (path segments are bounded by the server's URL limit
-    and only ever compared, never stored)."""
+    """Request bodies: every free-text string and every array."""
     unbounded = []
     for field, schema in bounded_fields().items():
         key = "maxItems" if schema.get("type") == "array" else "maxLength"
         if key not in schema:
             unbounded.append(f"{field.owner}.{field.name} ({key})")
-    for path, operations in _spec()["paths"].items():
-        for method, operation in operations.items():
-            for parameter in operation.get("parameters", []):
-                schemas = [parameter["schema"], *parameter["schema"].get("anyOf", [])]
-                if parameter["in"] == "query" and any(
-                    _is_free_text(s) and "maxLength" not in s for s in schemas
-                ):
-                    unbounded.append(f"{method.upper()} {path} ?{parameter['name']}")
     assert unbounded == []
+
+
+def _parameter_unbounded(schema: dict[str, Any]) -> bool:
+    """A string that is not one of a fixed set of values without maxLength (ids, dates and
+    codes included: a format is no declared bound), or an integer without maximum."""
+    schema, _ = _resolve(schema)
+    if any(_parameter_unbounded(s) for s in schema.get("anyOf", [])):
+        return True
+    if schema.get("type") == "string" and "enum" not in schema and "const" not in schema:
+        return "maxLength" not in schema
+    return schema.get("type") == "integer" and "maximum" not in schema
+
+
+def parameters(place: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, parameter) for every parameter in `place` ("path" or "query")."""
+    return [
+        (method.upper(), path, parameter)
+        for path, operations in _spec()["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == place
+    ]
+
+
+def test_every_path_and_query_parameter_has_a_bound():
+    """Path segments ({code}, {profile}, ids) and query strings alike (issue 15)."""
+    unbounded = [
+        f"{method} {path} {parameter['in']}:{parameter['name']}"
+        for place in ("path", "query")
+        for method, path, parameter in parameters(place)
+        if _parameter_unbounded(parameter["schema"])
+    ]
+    assert parameters("path") and parameters("query")
+    assert unbounded == []
+
+
+def _path_bound(parameter: dict[str, Any]) -> tuple[int, str]:
+    """The declared maxLength, and a value exactly that long that names nothing."""
+    schema = parameter["schema"]
+    bound = int(schema["maxLength"])
+    if schema.get("format") == "uuid":
+        return bound, str(uuid.uuid4())
+    return bound, "x" * bound
+
+
+def test_one_over_each_path_parameter_bound_is_refused_and_at_it_is_looked_up(api):
+    """Every GET with a path parameter: one character over the bound is a validation error
+    naming the parameter; exactly at it the request is looked up (and not found)."""
+    world = build_world(api, REGISTRATION, "bare")
+    admin = api.as_("admin-1", "admin", authority=world.authority)
+    failures = []
+    routes = sorted({(path, p["name"]) for m, path, p in parameters("path") if m == "GET"})
+    assert {("/v1/authorities/{code}", "code"), ("/v1/guidance/{profile}", "profile")} <= set(routes)
+    for path, name in routes:
+        parameter = next(p for m, pth, p in parameters("path") if pth == path and p["name"] == name)
+        bound, at = _path_bound(parameter)
+        filled = {p["name"]: str(uuid.uuid4()) for m, pth, p in parameters("path") if pth == path}
+        for value, expected in ((at, 404), (at + "0", 422), ("9" * 10_000, 422)):
+            assert expected == 404 or len(value) > bound
+            url = path.format(**{**filled, name: value})
+            r = admin.get(url)
+            errors = [e["loc"] for e in r.json().get("errors", [])] if r.status_code == 422 else []
+            if r.status_code != expected or (expected == 422 and ["path", name] not in errors):
+                failures.append(f"{path} {name}={value[:40]!r}: {r.status_code} {r.text[:150]}")
+    assert not failures, "\n".join(failures)
 
 
 # ---- one over is refused, exactly at the limit is stored --------------------------------------
