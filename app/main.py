@@ -13,6 +13,7 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import Database
 from app.deps import AuthorityCache
+from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
@@ -70,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         responses=PROBLEMS,
+        # The docs pages are served from the package's own assets (app/docs.py), not a CDN.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings)
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = openapi  # type: ignore[method-assign]
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
     guarded = [Depends(idempotency)]

@@ -61,7 +61,7 @@ class RequestMiddleware:
                 for message in _problem(413, "payload_too_large", "Content Too Large", detail, request_id):
                     await send(message)
                 return
-            status = await self._run(scope, body, send, state, request_id)
+            status = await self._run(scope, body, receive, send, state, request_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -103,7 +103,7 @@ class RequestMiddleware:
         return b"".join(chunks)
 
     async def _run(
-        self, scope: Scope, body: bytes, send: Send, state: dict[str, Any], request_id: str
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, state: dict[str, Any], request_id: str
     ) -> int:
         delivered = False
 
@@ -112,7 +112,9 @@ class RequestMiddleware:
             if not delivered:
                 delivered = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
+            # Then wait for the real disconnect: a file response (the docs' assets) listens
+            # for it while it sends, and stops early if told the client has gone.
+            return await receive()
 
         buffered: list[Message] = []
 

@@ -67,7 +67,7 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     # platform, public (SPEC §9, §11)
     ("GET", "/openapi.json"): OPEN,
     ("GET", "/docs"): OPEN,
-    ("GET", "/docs/oauth2-redirect"): OPEN,
+    ("GET", "/docs/swagger-init.js"): OPEN,
     ("GET", "/redoc"): OPEN,
     ("GET", "/health/live"): OPEN,
     ("GET", "/health/ready"): OPEN,
