@@ -2,6 +2,7 @@
 """Quick start with nothing but Python 3.11+.
 
     python3 dev.py serve   # venv + install, migrate SQLite, load demo data, print tokens, serve
+                           # the API with the worker beside it (--no-worker: the API alone)
     python3 dev.py test    # venv + install, run the test suite (add pytest arguments after it)
 
 The virtual environment lives in .venv and is refreshed when pyproject.toml changes.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -43,11 +46,30 @@ def run(*args: str, env: dict[str, str] | None = None) -> int:
     return subprocess.run([str(PYTHON), "-m", *args], cwd=ROOT, env=env).returncode
 
 
+def _stop(process: subprocess.Popen[bytes], name: str, *, interrupted: bool) -> None:
+    """Stop a child and wait for it. After Ctrl-C it has the signal from the terminal already
+    (a second one would make uvicorn skip its graceful shutdown), so give it time first."""
+    if process.poll() is not None:
+        return
+    if not interrupted and os.name == "nt":
+        process.terminate()
+    elif not interrupted:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        print(f"{name} did not stop within 15 s: terminating it", flush=True)
+        process.terminate()
+        process.wait()
+
+
 def serve(extra: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("AUTH_JWT_SECRET") and not env.get("AUTH_JWT_PUBLIC_KEYS_FILE"):
         env["AUTH_JWT_SECRET"] = DEV_SECRET
         print("AUTH_JWT_SECRET not set: using the development secret (never in production)")
+    with_worker = "--no-worker" not in extra
+    extra = [arg for arg in extra if arg != "--no-worker"]
     port = "8000"
     for i, arg in enumerate(extra):
         if arg == "--port" and i + 1 < len(extra):
@@ -55,7 +77,33 @@ def serve(extra: list[str]) -> int:
     for step in (("app.cli", "migrate"), ("app.cli", "demo", "--port", port)):
         if run(*step, env=env) != 0:
             return 1
-    return run("app.cli", "serve", *extra, env=env)
+    worker = None
+    if with_worker:
+        print(
+            "worker: running beside the API (deadline sweep, webhook delivery, audit sealing); "
+            "start with --no-worker to run the API alone",
+            flush=True,
+        )
+        worker = subprocess.Popen([str(PYTHON), "-m", "app.cli", "worker"], cwd=ROOT, env=env)
+    else:
+        print("worker: not started (--no-worker): no deadline events, webhooks or audit sealing", flush=True)
+    api = subprocess.Popen([str(PYTHON), "-m", "app.cli", "serve", *extra], cwd=ROOT, env=env)
+    interrupted, warned = False, False
+    try:
+        while api.poll() is None:
+            if worker is not None and worker.poll() is not None and not warned:
+                print(f"worker: stopped (exit {worker.returncode}); the API goes on without it", flush=True)
+                warned = True
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\nstopping the API and the worker ...", flush=True)
+    finally:
+        _stop(api, "the API", interrupted=interrupted)
+        if worker is not None:  # the API stopped (Ctrl-C, a port in use...): the worker goes too
+            _stop(worker, "the worker", interrupted=interrupted)
+            print(f"worker: stopped (exit {worker.returncode})", flush=True)
+    return api.returncode or 0
 
 
 def main() -> int:

@@ -70,9 +70,14 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     for entry in authorities:
         typer.echo(f"Authority {entry.code} ({entry.profile})")
         if entry.conference_id:
-            typer.echo(f"  demo conference: {base}/v1/conferences/{entry.conference_id}")
+            typer.echo(f"  demo conference: {entry.conference_id}")
+            typer.echo(f"    {base}/v1/conferences/{entry.conference_id}")
+            typer.echo("  people at the meeting:")
+        for person in entry.people:
+            typer.echo(f"    {person.person_id:<14} {person.name} ({person.role})")
+        typer.echo("  tokens:")
         for role, token in entry.tokens.items():
-            typer.echo(f"  {role:<14} {token}")
+            typer.echo(f"    {role:<14} {token}")
         typer.echo("")
     typer.echo("Use a token as:  curl -H 'Authorization: Bearer <token>' " + base + "/v1/conferences\n")
 

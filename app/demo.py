@@ -1,5 +1,6 @@
 """Demo data: one authority per procedure profile, with children, people and a meeting
-ready to start, plus development tokens for each role. Safe to run more than once."""
+ready to start, plus development tokens for each role. Created once; every run reads the
+meetings and people back from the database, so they are printed every time."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db import Database, utcnow
 from app.deps import Ctx
 from app.models.authority import Authority, AuthorityCreate
 from app.models.child import ChildCreate
-from app.models.conference import AttendeeCreate, AttendeeKind, ConferenceCreate
+from app.models.conference import Attendee, AttendeeCreate, AttendeeKind, Conference, ConferenceCreate
 from app.profiles import all_profiles
 from app.security import Principal, mint_token
 from app.services import authorities, children, conferences
@@ -39,11 +41,19 @@ PEOPLE = {
 
 
 @dataclass
+class DemoPerson:
+    person_id: str
+    name: str
+    role: str  # "chair", or the attendee's kind and role title
+
+
+@dataclass
 class DemoAuthority:
     code: str
     profile: str
     conference_id: str | None
     tokens: dict[str, str] = field(default_factory=dict)
+    people: list[DemoPerson] = field(default_factory=list)
 
 
 async def load_demo(settings: Settings) -> tuple[str, list[DemoAuthority]]:
@@ -57,7 +67,6 @@ async def load_demo(settings: Settings) -> tuple[str, list[DemoAuthority]]:
                 continue
             async with db.session() as session:
                 existing = (await session.exec(select(Authority).where(Authority.code == code))).first()
-                conference_id = None
                 if existing is None:
                     now = utcnow()
                     authority = await authorities.create_authority(
@@ -69,9 +78,10 @@ async def load_demo(settings: Settings) -> tuple[str, list[DemoAuthority]]:
                         now=now,
                         request_id="demo",
                     )
-                    conference_id = str(await _populate(Ctx(session, SYSTEM, authority, now, "demo")))
+                    await _populate(Ctx(session, SYSTEM, authority, now, "demo"))
                     await session.commit()
-            entry = DemoAuthority(code=code, profile=profile_code, conference_id=conference_id)
+                # Read back every time, so a second run prints the same meeting and people.
+                entry = await _read_back(session, code, profile_code)
             for role, (sub, person, agency) in PEOPLE.items():
                 entry.tokens[role] = mint_token(
                     settings.auth_jwt_secret,
@@ -96,6 +106,32 @@ async def load_demo(settings: Settings) -> tuple[str, list[DemoAuthority]]:
         audience=settings.auth_audience,
     )
     return admin, result
+
+
+async def _read_back(session: AsyncSession, code: str, profile_code: str) -> DemoAuthority:
+    """The demo meeting (the authority's first) and its people, as stored."""
+    conference = (
+        await session.exec(
+            select(Conference)
+            .join(Authority, col(Authority.id) == Conference.authority_id)
+            .where(Authority.code == code)
+            .order_by(col(Conference.created_at), col(Conference.id))
+            .limit(1)
+        )
+    ).first()
+    entry = DemoAuthority(code=code, profile=profile_code, conference_id=None)
+    if conference is None:
+        return entry
+    entry.conference_id = str(conference.id)
+    entry.people.append(DemoPerson(conference.chair_id, conference.chair_name, "chair"))
+    attendees = await session.exec(
+        select(Attendee)
+        .where(Attendee.conference_id == conference.id)
+        .order_by(col(Attendee.created_at), col(Attendee.person_id))
+    )
+    for a in attendees.all():
+        entry.people.append(DemoPerson(a.person_id, a.name, f"{a.kind}, {a.role_title}"))
+    return entry
 
 
 async def _populate(ctx: Ctx) -> uuid.UUID:

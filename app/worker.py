@@ -360,7 +360,9 @@ async def run(settings: Settings, *, once: bool) -> PassResult:
                         raise
                 for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed"):
                     setattr(total, field, getattr(total, field) + getattr(result, field))
-                log.info("worker pass", extra={"fields": result.__dict__})
+                # Quiet when there was nothing to do: it runs beside `dev.py serve` in a terminal.
+                report = log.info if any(result.__dict__.values()) else log.debug
+                report("worker pass", extra={"fields": result.__dict__})
                 if once or stop.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
