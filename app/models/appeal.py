@@ -13,7 +13,7 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, in_list, utc, version_column
-from app.models.dissent import DeadlinePublic, ReconveneIn
+from app.models.dissent import DeadlinePublic, NextDeadline, ReconveneIn
 
 
 class AppealStatus(StrEnum):
@@ -140,6 +140,7 @@ class AppealSummary(BaseModel):
     appellant_relationship: Relationship
     lodged_at: datetime
     overdue: bool
+    next_deadline: NextDeadline | None = PField(description="The next open deadline (null when none is open)")
     version: int
 
 

@@ -335,6 +335,15 @@ class DeadlinePublic(BaseModel):
     responsible_role: str
 
 
+class NextDeadline(BaseModel):
+    """The item's next open deadline: the earliest neither met nor cancelled."""
+
+    kind: DeadlineKind
+    due_at: datetime
+    due_date: date
+    status: Literal["pending", "missed"]
+
+
 class DissenterPublic(BaseModel):
     person_id: str
     name: str
@@ -355,6 +364,9 @@ class DissentSummary(BaseModel):
     dissenter: DissenterPublic
     raised_at: datetime
     overdue: bool
+    next_deadline: NextDeadline | None = PField(
+        description="The next open deadline (null when none is open); `sort=due` orders by it"
+    )
     version: int
 
 

@@ -1,7 +1,7 @@
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from app.deps import Ctx, CtxDep, require_roles
 from app.models.dissent import (
@@ -38,13 +38,23 @@ async def list_dissents(
     status: DissentStatus | None = None,
     conference_id: Id | None = None,
     overdue: bool | None = None,
+    sort: Literal["newest", "due"] = Query(
+        "newest", description="`newest` first (default), or `due`: next open deadline first, none last"
+    ),
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles(*READERS),
 ) -> Page[DissentSummary]:
-    """Dissents the caller may see, newest first; `overdue=true` for those past a deadline."""
+    """Dissents the caller may see, newest first (or `sort=due`, a reviewer's work queue);
+    `overdue=true` for those past a deadline. Each item carries its `next_deadline`."""
     items, next_cursor = await service.list_dissents(
-        ctx, status=status, conference_id=conference_id, overdue=overdue, limit=limit, cursor=cursor
+        ctx,
+        status=status,
+        conference_id=conference_id,
+        overdue=overdue,
+        limit=limit,
+        cursor=cursor,
+        sort_due=sort == "due",
     )
     return Page(items=items, next_cursor=next_cursor)
 

@@ -27,7 +27,7 @@ from app.models.appeal import (
 from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
-from app.services import conferences
+from app.services import conferences, due
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
 from app.services.scope import row_filter
@@ -96,6 +96,7 @@ async def to_public(ctx: Ctx, appeal: Appeal) -> AppealPublic:
         appellant_relationship=Relationship(appeal.appellant_relationship),
         lodged_at=appeal.lodged_at,
         overdue=_overdue(ctx, appeal, deadlines),
+        next_deadline=due.next_deadline(ctx, deadlines if appeal.status == AppealStatus.lodged else []),
         version=appeal.version,
         appellant=Appellant(
             name=appeal.appellant_name, relationship=Relationship(appeal.appellant_relationship)
@@ -339,6 +340,9 @@ async def list_appeals(
             appellant_relationship=Relationship(a.appellant_relationship),
             lodged_at=a.lodged_at,
             overdue=_overdue(ctx, a, deadlines[a.id]),
+            next_deadline=due.next_deadline(ctx, deadlines[a.id])
+            if a.status == AppealStatus.lodged
+            else None,
             version=a.version,
         )
         for a in rows

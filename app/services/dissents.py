@@ -53,7 +53,7 @@ from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
-from app.services import conferences
+from app.services import conferences, due
 from app.services.journal import audit, emit, pending_events, record_change
 from app.services.scope import row_filter
 
@@ -241,6 +241,7 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         dissenter=_dissenter(dissent),
         raised_at=dissent.raised_at,
         overdue=_is_overdue(ctx, dissent, deadlines),
+        next_deadline=due.next_deadline(ctx, deadlines) if dissent.status in OPEN_STATUSES else None,
         version=dissent.version,
         child_ids=[uuid.UUID(c) for c in dissent.child_ids],
         reasons=dissent.reasons,
@@ -796,6 +797,7 @@ async def list_dissents(
     overdue: bool | None,
     limit: int,
     cursor: str | None,
+    sort_due: bool = False,
 ) -> tuple[list[DissentSummary], str | None]:
     visibility = _visibility(ctx)
     if visibility is False:
@@ -814,23 +816,25 @@ async def list_dissents(
         query = query.where(col(Dissent.status).in_(open_values), _overdue_clause(ctx.now))
     elif overdue is False:
         query = query.where(~_overdue_clause(ctx.now) | col(Dissent.status).not_in(open_values))
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        query = query.where(col(Dissent.id) < cursor_uuid(after[0]))
-    connection = await ctx.session.connection()
-    rows = list(await connection.execute(query.order_by(col(Dissent.id).desc()).limit(limit + 1)))
-    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    rows = rows[:limit]
-    # Overdue for this page's open dissents only: one probe of the deadline index per row.
-    open_ids = [d.id for d in rows if d.status in OPEN_STATUSES]
-    overdue_ids: set[uuid.UUID] = set()
-    if open_ids:
-        late = await connection.execute(
-            sa.select(col(Deadline.subject_id))
-            .where(col(Deadline.subject_id).in_(open_ids), *_past_due(ctx.now))
-            .distinct()
+    if sort_due:  # the work queue: next open deadline first, none last (issue 15)
+        next_due = due.next_due_at(Dissent.id, when=col(Dissent.status).in_(open_values))
+        query = due.due_order(
+            query.add_columns(next_due.label("next_due")), next_due, col(Dissent.id), decode_cursor(cursor, 2)
         )
-        overdue_ids = set(late.scalars())
+    else:
+        after = decode_cursor(cursor, 1)
+        if after is not None:
+            query = query.where(col(Dissent.id) < cursor_uuid(after[0]))
+        query = query.order_by(col(Dissent.id).desc())
+    connection = await ctx.session.connection()
+    rows = list(await connection.execute(query.limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(due.due_cursor(last.next_due, last.id) if sort_due else [str(last.id)])
+    rows = rows[:limit]
+    # Next deadline (and so overdue) for this page's open dissents only, in one query.
+    upcoming = await due.next_deadlines(ctx, [d.id for d in rows if d.status in OPEN_STATUSES])
     items = [
         DissentSummary(
             id=d.id,
@@ -839,7 +843,8 @@ async def list_dissents(
             status=DissentStatus(d.status),
             dissenter=_dissenter(d),
             raised_at=d.raised_at,
-            overdue=d.id in overdue_ids,
+            overdue=d.id in upcoming and upcoming[d.id].status == "missed",
+            next_deadline=upcoming.get(d.id),
             version=d.version,
         )
         for d in rows
