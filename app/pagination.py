@@ -6,9 +6,8 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel
 
 from app.errors import RuleViolation
@@ -17,9 +16,6 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 _INVALID = "the cursor is not valid; start again from the first page"
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)")]
-Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
 T = TypeVar("T")

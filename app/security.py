@@ -56,6 +56,8 @@ from jose import jwk, jwt
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
+from app.principal import KNOWN_ROLES, Principal
+
 if TYPE_CHECKING:
     from app.config import Settings
 
@@ -66,22 +68,9 @@ __all__ = [
     "MAX_TOKEN_LENGTH",
     "SYMMETRIC_ALGORITHMS",
     "AuthError",
-    "Principal",
     "TokenVerifier",
     "mint_token",
 ]
-
-KNOWN_ROLES: Final[frozenset[str]] = frozenset(
-    {
-        "record_system",
-        "chair",
-        "professional",
-        "reviewer",
-        "reporting",
-        "admin",
-        "system_admin",
-    }
-)
 
 #: Algorithms accepted when a shared secret is configured.
 SYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("HS256",)
@@ -117,21 +106,6 @@ class AuthError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller, as asserted by a verified token."""
-
-    sub: str
-    name: str
-    roles: frozenset[str]
-    agency: str | None
-    authority: str | None
-
-    def has_any(self, *roles: str) -> bool:
-        """True if the principal holds at least one of ``roles``."""
-        return not self.roles.isdisjoint(roles)
 
 
 @dataclass(frozen=True, slots=True)

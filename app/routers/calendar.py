@@ -5,7 +5,8 @@ from datetime import date, datetime
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from app.deps import CurrentUser, SessionDep, find_authority
+from app.context import find_authority
+from app.deps import CurrentUser, SessionDep
 from app.errors import NotFound, RuleViolation
 from app.models.base import IsoDate
 from app.rules.calendar import MAX_DAYS, WorkingCalendar

@@ -11,16 +11,16 @@ from app.models.conference import (
     AttendeePublic,
     ConferenceCreate,
     ConferencePublic,
-    ConferenceStatus,
     ConferenceSummary,
     DecisionCreate,
 )
 from app.models.dissent import DissentCreate, DissentPublic
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import conferences as service
 from app.services import dissents as dissent_service
+from app.vocab import ConferenceStatus
 
 router = APIRouter(prefix="/v1/conferences", tags=["conferences"])
 READERS = ("record_system", "admin", "reviewer", "chair", "professional")

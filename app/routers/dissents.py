@@ -4,11 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from app.deps import Ctx, CtxDep, require_roles
+from app.context import Ctx
+from app.deps import CtxDep, require_roles
 from app.models.dissent import (
     Dissent,
     DissentPublic,
-    DissentStatus,
     DissentSummary,
     FamilyInformedIn,
     ReferralIn,
@@ -18,10 +18,11 @@ from app.models.dissent import (
     WithdrawalIn,
     WrittenSubmissionIn,
 )
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import dissents as service
+from app.vocab import DissentStatus
 
 router = APIRouter(prefix="/v1/dissents", tags=["dissents"])
 READERS = ("record_system", "admin", "reviewer", "chair", "professional")

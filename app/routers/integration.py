@@ -14,9 +14,9 @@ from app.errors import RuleViolation
 from app.models.base import IsoDateTime
 from app.models.platform import AuditEntry
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page, cursor_uuid, decode_cursor, encode_cursor
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import audit as audit_service
 from app.services import events
 from app.services import webhooks as service

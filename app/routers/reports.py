@@ -12,8 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
 from app.models.base import IsoDate
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit
 from app.services import reports as service
 from app.services.journal import audit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.security import Principal
+from app.principal import Principal
 
 WHOLE_AUTHORITY = frozenset({"record_system", "admin", "reviewer"})
 

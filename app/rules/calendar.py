@@ -49,6 +49,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from app.vocab import JURISDICTIONS, Jurisdiction
+
 __all__ = [
     "DEFAULT_TIMEZONE",
     "JURISDICTIONS",
@@ -61,8 +63,6 @@ __all__ = [
     "is_valid_timezone",
 ]
 
-Jurisdiction = Literal["england", "wales", "scotland", "northern_ireland"]
-JURISDICTIONS: tuple[str, ...] = ("england", "wales", "scotland", "northern_ireland")
 
 DEFAULT_TIMEZONE = "Europe/London"
 LOCAL_CLOSURE = "local closure"

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.errors import Conflict, RuleViolation
-from app.models.conference import ConferenceStatus as S
 from app.profiles.schema import Profile
+from app.vocab import ConferenceStatus as S
 
 TRANSITIONS: dict[tuple[S, str], S] = {
     (S.scheduled, "start"): S.in_progress,

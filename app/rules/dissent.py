@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Literal
 
 from app.errors import Conflict, DomainError, RuleViolation
-from app.models.dissent import DissentStatus as S
 from app.profiles.schema import DeadlineRule, Profile
 from app.rules.calendar import DeadlineComputation, WorkingCalendar
+from app.vocab import DissentStatus as S
 
 
 class Action(StrEnum):

@@ -8,29 +8,28 @@ from typing import Any
 from sqlalchemy import exists
 from sqlmodel import col, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.models.appeal import (
     Appeal,
     AppealCreate,
     AppealPublic,
     AppealResponseIn,
-    AppealStatus,
     AppealSummary,
     Appellant,
     Complaint,
     ComplaintCreate,
     ComplaintPublic,
     LeadSocialWorker,
-    Relationship,
 )
-from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
-from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
+from app.models.conference import Conference, ConferenceChild, Decision
+from app.models.dissent import ChildRecordEntry, Deadline
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.services import conferences
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
 from app.services.scope import row_filter
+from app.vocab import AppealStatus, ConferenceStatus, DeadlineKind, RecordEntryKind, Relationship
 
 
 def _appellant_key(name: str) -> str:

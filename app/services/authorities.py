@@ -7,12 +7,12 @@ from datetime import date, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models.authority import Authority, AuthorityCreate, AuthorityPublic, AuthorityUpdate
+from app.principal import Principal
 from app.profiles import all_profiles, get_profile
 from app.rules.calendar import JURISDICTIONS, is_valid_timezone
-from app.security import Principal
 from app.services.journal import record_change
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, NotFound
 from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild

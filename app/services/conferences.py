@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
 from app.models.child import Child
 from app.models.conference import (
@@ -21,16 +21,13 @@ from app.models.conference import (
     ConferenceChild,
     ConferenceCreate,
     ConferencePublic,
-    ConferenceStatus,
     ConferenceSummary,
     Decision,
     DecisionCreate,
-    DecisionOutcome,
     DecisionPublic,
 )
 from app.models.dissent import ReconveneIn
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.profiles.schema import DecisionOutcomeCode
 from app.rules import conference as rules
 from app.rules.access import (
     Scope,
@@ -42,6 +39,7 @@ from app.rules.access import (
 from app.rules.dissent import compute as compute_deadline
 from app.services.journal import audit, record_change
 from app.services.scope import row_filter
+from app.vocab import ConferenceStatus, DecisionOutcome, DecisionOutcomeCode
 
 # ---- loading and visibility ----------------------------------------------------------------
 

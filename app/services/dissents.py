@@ -15,30 +15,20 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Exists, exists
 from sqlmodel import col, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
-from app.models.conference import (
-    Attendee,
-    AttendeeKind,
-    Conference,
-    ConferenceStatus,
-    Decision,
-)
+from app.models.conference import Attendee, Conference, Decision
 from app.models.dissent import (
-    OPEN_STATUSES,
     ChildRecordEntry,
     Deadline,
-    DeadlineKind,
     DeadlinePublic,
     Dissent,
     DissentCreate,
     DissenterPublic,
     DissentHistoryItem,
     DissentPublic,
-    DissentStatus,
     DissentSummary,
     FamilyInformedIn,
-    RecordEntryKind,
     ReferralIn,
     ResolutionIn,
     ReviewDecisionIn,
@@ -48,7 +38,7 @@ from app.models.dissent import (
 )
 from app.models.platform import Event
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
-from app.profiles.schema import DeadlineRule, DecisionOutcomeCode
+from app.profiles.schema import DeadlineRule
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.access import is_conference_chair
@@ -56,6 +46,15 @@ from app.rules.dissent import Action
 from app.services import conferences
 from app.services.journal import audit, emit, pending_events, record_change
 from app.services.scope import row_filter
+from app.vocab import (
+    OPEN_STATUSES,
+    AttendeeKind,
+    ConferenceStatus,
+    DeadlineKind,
+    DecisionOutcomeCode,
+    DissentStatus,
+    RecordEntryKind,
+)
 
 LAPSE_BATCH = 500
 

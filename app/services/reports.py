@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import col, func, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.models.appeal import Appeal
-from app.models.conference import Conference, ConferenceStatus
-from app.models.dissent import OPEN_STATUSES, Deadline, DeadlineKind, Dissent
+from app.models.conference import Conference
+from app.models.dissent import Deadline, Dissent
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
 from app.rules.reporting import Cell, percentage, percentile_from_histogram, suppress
+from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind
 
 # ---- response shapes -------------------------------------------------------------------------
 

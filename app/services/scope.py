@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import or_
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.rules.access import Scope, conference_scope
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlmodel import col, select
 
 from app.config import Settings
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import NotFound, RuleViolation
 from app.models.authority import Authority
 from app.models.webhook import (

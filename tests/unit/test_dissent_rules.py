@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from app.errors import Conflict, DomainError, RuleViolation
-from app.models.dissent import DissentStatus as S
 from app.profiles import all_profiles, load_profiles
 from app.profiles.schema import DeadlineRule, Profile
 from app.rules.calendar import WorkingCalendar
@@ -29,6 +28,7 @@ from app.rules.dissent import (
     reachable,
     transitions,
 )
+from app.vocab import DissentStatus as S
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
