@@ -45,11 +45,14 @@ class Ctx:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(
-            self.authority.jurisdiction,
-            self.authority.timezone,
-            [date.fromisoformat(d) for d in self.authority.closure_dates],
-        )
+        return calendar_of(self.authority)
+
+
+def calendar_of(authority: Authority) -> WorkingCalendar:
+    """An authority's working calendar: its jurisdiction's bank holidays and its closures."""
+    return WorkingCalendar(
+        authority.jurisdiction, authority.timezone, [date.fromisoformat(d) for d in authority.closure_dates]
+    )
 
 
 class AuthorityCache:
