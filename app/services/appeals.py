@@ -39,7 +39,7 @@ from app.services.deadlines import (
     start_deadline,
 )
 from app.services.journal import audit, record_change
-from app.services.scope import load_scoped, page_of, row_filter
+from app.services.scope import in_authority, load_scoped, page_of, row_filter
 from app.vocab import AppealStatus, DeadlineKind, RecordEntryKind, Relationship
 
 # ---- visibility ----------------------------------------------------------------------------
@@ -140,13 +140,7 @@ async def _lodge_facts(ctx: Ctx, conference: Conference, data: AppealCreate) -> 
 async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
     procedure = ctx.profile.appeals
     rules.check_available(procedure)
-    conference = (
-        await ctx.session.exec(
-            select(Conference).where(
-                Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-            )
-        )
-    ).first()
+    conference = await in_authority(ctx, Conference, data.conference_id)
     if conference is None:
         raise NotFound("no such conference")
     rules.check_lodge(procedure, await _lodge_facts(ctx, conference, data))
@@ -312,14 +306,7 @@ def complaint_route(data: ComplaintCreate) -> str:
 
 async def record_complaint(ctx: Ctx, *, data: ComplaintCreate) -> Complaint:
     if data.conference_id is not None:
-        exists_ = (
-            await ctx.session.exec(
-                select(Conference.id).where(
-                    Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-                )
-            )
-        ).first()
-        if exists_ is None:
+        if await in_authority(ctx, Conference, data.conference_id) is None:
             raise RuleViolation(
                 "conference_id is not a conference of this authority", code="conference_not_found"
             )

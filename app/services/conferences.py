@@ -26,7 +26,7 @@ from app.rules import access
 from app.rules import appeal as appeal_rules
 from app.rules import conference as rules
 from app.services.journal import record_change
-from app.services.scope import load_scoped, row_filter
+from app.services.scope import in_authority, load_scoped, row_filter
 
 # ---- loading and visibility ----------------------------------------------------------------
 
@@ -104,13 +104,7 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
         raise RuleViolation(f"no such child: {', '.join(missing)}", code="child_not_found")
     original_chair = None
     if data.reconvened_from is not None:
-        original = (
-            await ctx.session.exec(
-                select(Conference).where(
-                    Conference.id == data.reconvened_from, Conference.authority_id == ctx.authority.id
-                )
-            )
-        ).first()
+        original = await in_authority(ctx, Conference, data.reconvened_from)
         if original is None:
             raise RuleViolation(
                 "reconvened_from is not a conference of this authority", code="conference_not_found"
