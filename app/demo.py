@@ -12,14 +12,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.context import Ctx
 from app.db import Database, utcnow
-from app.deps import Ctx
 from app.models.authority import Authority, AuthorityCreate
 from app.models.child import ChildCreate
-from app.models.conference import Attendee, AttendeeCreate, AttendeeKind, Conference, ConferenceCreate
+from app.models.conference import Attendee, AttendeeCreate, Conference, ConferenceCreate
+from app.principal import Principal
 from app.profiles import all_profiles
-from app.security import Principal, mint_token
+from app.security import mint_token
 from app.services import authorities, children, conferences
+from app.vocab import AttendeeKind
 
 SYSTEM = Principal(
     sub="demo-loader", name="Demo loader", roles=frozenset({"system_admin"}), agency=None, authority=None

@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from app.errors import NotFound
 from app.guidance import Audience, Guidance, guidance_for
-from app.params import ProfileCode
 from app.profiles import get_profile
+from app.routers.params import ProfileCode
 
 router = APIRouter(prefix="/v1/guidance", tags=["guidance"])
 

@@ -4,9 +4,9 @@ from fastapi import APIRouter
 
 from app.deps import CurrentUser
 from app.errors import NotFound
-from app.params import ProfileCode
 from app.profiles import all_profiles, get_profile
 from app.profiles.schema import Labelled, Profile
+from app.routers.params import ProfileCode
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 

@@ -5,19 +5,20 @@ appeals. A page's next deadlines come from one query over the page's ids (the de
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from app.context import Ctx
 from app.db import UTCDateTime
-from app.deps import Ctx
-from app.models.dissent import Deadline, DeadlineKind, NextDeadline
-from app.pagination import cursor_datetime, cursor_uuid
-from app.rules import dissent as dissent_rules
+from app.models.dissent import Deadline, NextDeadline
+from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
+from app.rules import deadline as deadline_rules
 from app.rules.due import next_open
+from app.vocab import DeadlineKind
 
 
 def _is_open() -> list[sa.ColumnElement[bool]]:
@@ -28,7 +29,7 @@ def next_deadline(ctx: Ctx, deadlines: Sequence[Deadline]) -> NextDeadline | Non
     found = next_open(deadlines)
     if found is None:
         return None
-    status = dissent_rules.deadline_status(due_at=found.due_at, met_at=None, cancelled_at=None, now=ctx.now)
+    status = deadline_rules.deadline_status(due_at=found.due_at, met_at=None, cancelled_at=None, now=ctx.now)
     assert status in ("pending", "missed")  # an open deadline is one or the other
     return NextDeadline(
         kind=DeadlineKind(found.kind), due_at=found.due_at, due_date=found.due_date, status=status
@@ -67,9 +68,20 @@ def due_cursor(due: datetime | None, item_id: uuid.UUID) -> list[Any]:
     return [due.isoformat() if due is not None else None, str(item_id)]
 
 
-def due_order(query: Any, due: Any, id_column: Any, after: list[Any] | None) -> Any:
-    """Order by `due` (soonest first, none last), then id; keyset-continue after the cursor's
-    (due, id). `due` is NULL for items with no open deadline."""
+async def due_page(
+    query: Any,
+    *,
+    id_column: Any,
+    when: sa.ColumnElement[bool],
+    fetch: Callable[[Any], Awaitable[Sequence[Any]]],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """One page of `query` by next open deadline (soonest first, none last), then id, after
+    the cursor's (due, id). `when` says which rows can have a next deadline at all."""
+    after = decode_cursor(cursor, 2)
+    due = next_due_at(id_column, when=when)
+    query = query.add_columns(due.label("next_due"))
     if after is not None:
         last_id = cursor_uuid(after[1])
         if after[0] is None:
@@ -79,4 +91,9 @@ def due_order(query: Any, due: Any, id_column: Any, after: list[Any] | None) -> 
             query = query.where(
                 sa.or_(due > last_due, sa.and_(due == last_due, id_column > last_id), due.is_(None))
             )
-    return query.order_by(due.is_(None), due, id_column)
+    rows = list(await fetch(query.order_by(due.is_(None), due, id_column).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(due_cursor(last.next_due, last.id))
+    return rows[:limit], next_cursor

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from app.docs import ASSETS
+from app.routers.docs import ASSETS
 
 ORIGIN = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+")
 
