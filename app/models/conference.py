@@ -101,6 +101,8 @@ class Attendee(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("conference_id", "person_id"),
         in_list("kind", [k.value for k in AttendeeKind], "kind"),
+        # Professionals attend for an agency; family members, children and others have none.
+        sa.CheckConstraint("kind <> 'professional' OR agency IS NOT NULL", name="professional_agency"),
         sa.Index("ix_attendee_authority_id_person_id", "authority_id", "person_id"),
     )
 
@@ -110,7 +112,7 @@ class Attendee(SQLModel, table=True):
     person_id: str = Field(max_length=200)
     name: str = Field(max_length=200)
     role_title: str = Field(max_length=200)
-    agency: str = Field(max_length=200)
+    agency: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)
     attended: bool
     created_at: datetime = utc(nullable=False, default_now=True)
@@ -174,7 +176,12 @@ class AttendeeCreate(BaseModel):
     person_id: str = PField(min_length=1, max_length=200)
     name: str = PField(min_length=1, max_length=200)
     role_title: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
+    agency: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Required for professionals; null or absent for family members, children and others",
+    )
     kind: AttendeeKind
     attended: bool
 
@@ -193,7 +200,7 @@ class AttendeePublic(BaseModel):
     person_id: str
     name: str
     role_title: str
-    agency: str
+    agency: str | None
     kind: AttendeeKind
     attended: bool
 

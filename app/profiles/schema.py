@@ -30,6 +30,11 @@ class Labelled(_Strict):
     label: str = Field(min_length=1)
 
 
+class MeetingType(Labelled):
+    # A pre-birth meeting is about an unborn baby: it needs at least one unborn child.
+    pre_birth: bool = False
+
+
 class DeadlineRule(_Strict):
     """`working_days` or `calendar_days` after the anchor date."""
 
@@ -46,11 +51,17 @@ class DeadlineRule(_Strict):
         return self
 
 
+WrittenDocument = Literal["dissent_form", "dissent_letter", "referral"]
+
+
 class WrittenStep(_Strict):
     """What must happen in writing after a dissent stays unresolved at the end of the meeting."""
 
     status: Literal["awaiting_submission", "awaiting_referral"]
     actor: Literal["dissenter", "chair"]
+    # The written document the step takes: England's Dissent Form, the dissenter's letter to
+    # the reviewer (Scotland, CARM), or the chair's written referral.
+    document: WrittenDocument
     deadline: DeadlineRule
     # A dissenter's own step lapses when missed; the service's own steps stay open, overdue.
     lapses_when_missed: bool
@@ -109,12 +120,19 @@ class Routes(_Strict):
     complaints: str
 
 
+class GuidanceWording(_Strict):
+    """Wording of the plain-language guidance that differs between procedures."""
+
+    child_meeting_purpose: str = Field(min_length=1)
+    complaints_contact: str = Field(min_length=1, description="Who a complaint is written to")
+
+
 class Profile(_Strict):
     code: str = Field(pattern=r"^[a-z0-9-]{3,60}$")
     title: str
     description: str
     chair_title: str
-    meeting_types: list[Labelled] = Field(min_length=1)
+    meeting_types: list[MeetingType] = Field(min_length=1)
     categories_term: str
     categories: list[Labelled] = Field(min_length=1)
     max_categories: int | None = Field(default=None, ge=1)
@@ -124,6 +142,7 @@ class Profile(_Strict):
     dissent: DissentRules
     appeals: AppealRules
     routes: Routes
+    guidance: GuidanceWording
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -144,6 +163,8 @@ class Profile(_Strict):
         step = self.dissent.written_step
         if (step.actor == "chair") != (step.status == "awaiting_referral"):
             raise ValueError("the chair's written step is a referral; the dissenter's a submission")
+        if (step.actor == "chair") != (step.document == "referral"):
+            raise ValueError("the chair writes a referral; a dissenter writes a dissent form or letter")
         return self
 
     def meeting_type_label(self, code: str) -> str | None:

@@ -77,6 +77,25 @@ def end_blockers(
     return blockers
 
 
+def check_meeting_children(profile: Profile, *, meeting_type: str, unborn: int) -> None:
+    """A pre-birth meeting is about an unborn baby: at least one of its children is unborn."""
+    kind = next((m for m in profile.meeting_types if m.code == meeting_type), None)
+    if kind is not None and kind.pre_birth and unborn == 0:
+        raise RuleViolation(
+            f"a {kind.label} needs an unborn child (one recorded with only an expected date of birth)",
+            code="unborn_child_required",
+        )
+
+
+def check_attendee(*, kind: str, agency: str | None) -> None:
+    """A professional attends for an agency; family members, children and others have none."""
+    if kind == "professional" and agency is None:
+        raise RuleViolation(
+            "a professional attends for an agency: agency is required",
+            errors=[{"loc": ["body", "agency"], "msg": "required for a professional", "type": "missing"}],
+        )
+
+
 def check_decision(
     profile: Profile,
     *,
@@ -89,7 +108,7 @@ def check_decision(
     unknown = [c for c in categories if c not in known]
     if unknown:
         raise RuleViolation(
-            f"not a {profile.categories_term} in this procedure: {', '.join(unknown)}",
+            f"unknown {profile.categories_term} in this procedure: {', '.join(unknown)}",
             code="unknown_category",
         )
     if len(set(categories)) != len(categories):

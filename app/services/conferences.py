@@ -204,18 +204,21 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
         raise RuleViolation("scheduled_start needs a time zone offset or Z", code="validation_error")
     if len(set(data.child_ids)) != len(data.child_ids):
         raise RuleViolation("a child is listed twice", code="validation_error")
-    found = set(
+    born = dict(
         (
             await ctx.session.exec(
-                select(Child.id).where(
+                select(Child.id, col(Child.date_of_birth).is_not(None)).where(
                     Child.authority_id == ctx.authority.id, col(Child.id).in_(data.child_ids)
                 )
             )
         ).all()
     )
-    missing = [str(c) for c in data.child_ids if c not in found]
+    missing = [str(c) for c in data.child_ids if c not in born]
     if missing:
         raise RuleViolation(f"no such child: {', '.join(missing)}", code="child_not_found")
+    rules.check_meeting_children(
+        profile, meeting_type=data.meeting_type, unborn=sum(not b for b in born.values())
+    )
     original_chair = None
     if data.reconvened_from is not None:
         original = (
@@ -295,6 +298,7 @@ async def record_attendee(
     if not can_manage_attendees(ctx.actor, conference.chair_id):
         raise Forbidden("only the record system or this meeting's chair can record attendance")
     rules.require_open(conference.status, "attendance can be recorded")
+    rules.check_attendee(kind=data.kind, agency=data.agency)
     attendee = (
         await ctx.session.exec(
             select(Attendee).where(

@@ -361,7 +361,8 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
         dissenter_id=dissenter_id,
         dissenter_name=attendee.name,
         dissenter_role_title=attendee.role_title,
-        dissenter_agency=attendee.agency,
+        # Only a professional dissents, and a professional's agency is required (CHECK).
+        dissenter_agency=attendee.agency or "",
         raised_by=ctx.actor.sub,
         status=DissentStatus.raised,
         raised_at=ctx.now,
@@ -450,7 +451,11 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
                 source_id=decision.id,
                 # The column's check constraint holds it to the four codes the profile labels.
                 summary=ctx.profile.decision_outcome_labels[cast(DecisionOutcomeCode, decision.outcome)],
-                data={"outcome": decision.outcome, "categories": decision.categories},
+                data={
+                    "outcome": decision.outcome,
+                    "categories": decision.categories,
+                    "plan_summary": decision.plan_summary,
+                },
             )
         )
     await ctx.session.flush()
@@ -638,6 +643,7 @@ async def _amend_categories(ctx: Ctx, dissent: Dissent, categories: list[str]) -
                     "outcome": new.outcome,
                     "categories": categories,
                     "previous_categories": old.categories,
+                    "plan_summary": new.plan_summary,
                 },
             )
         )

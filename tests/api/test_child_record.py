@@ -167,12 +167,12 @@ def test_meeting_end_puts_each_childs_decision_on_their_record(api, db):
     assert entry["conference_id"] == m.conference_id
     assert entry["source_id"] == decisions[first]["id"]
     assert entry["summary"] == decisions[first]["outcome_label"]
-    assert entry["data"] == {"outcome": "register", "categories": ["NEG"]}
+    assert entry["data"] == {"outcome": "register", "categories": ["NEG"], "plan_summary": None}
     assert as_utc(entry["occurred_at"]) == datetime(2025, 12, 18, 12, 30, tzinfo=UTC)
 
     [other] = record(m.record, second)["items"]
     assert other["kind"] == "decision" and other["source_id"] == decisions[second]["id"]
-    assert other["data"] == {"outcome": "not_register", "categories": []}
+    assert other["data"] == {"outcome": "not_register", "categories": [], "plan_summary": None}
     assert len(stored_entries(db, first)) == 1 and len(stored_entries(db, second)) == 1
 
 
@@ -207,7 +207,7 @@ def test_change_category_adds_an_amended_decision_and_a_review_note(api, db):
     by_kind = {e["kind"]: e for e in items}
 
     original = by_kind["decision"]
-    assert original["data"] == {"outcome": "register", "categories": [CATEGORY[CARM]]}
+    assert original["data"] == {"outcome": "register", "categories": [CATEGORY[CARM]], "plan_summary": None}
     assert as_utc(original["occurred_at"]) == datetime(2025, 12, 18, 12, 0, tzinfo=UTC)
 
     amended = by_kind["amended_decision"]
