@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -75,6 +75,7 @@ class Conference(SQLModel, table=True):
     cancelled_at: datetime | None = utc()
     dissent_invited_at: datetime | None = utc()
     appeal_rights_explained_at: datetime | None = utc()
+    participants_advised_at: datetime | None = utc()
     appeal_due_at: datetime | None = utc(index=True)
     appeal_due_explanation: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=1, sa_column=_version)
@@ -114,7 +115,8 @@ class Attendee(SQLModel, table=True):
     role_title: str = Field(max_length=200)
     agency: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)
-    attended: bool
+    # None: invited, attendance not yet recorded (a reconvened meeting's invitees).
+    attended: bool | None = None
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
@@ -148,6 +150,10 @@ class Decision(SQLModel, table=True):
     superseded_at: datetime | None = utc()
     amends_id: uuid.UUID | None = fk("decision.id", nullable=True, index=False)
     amendment_reason: str | None = Field(default=None, max_length=200)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The decision as it stands now (a dissent keeps the one it was raised against)."""
+        return {"decision_id": str(self.id), "outcome": self.outcome, "categories": list(self.categories)}
 
 
 # ---- API schemas ---------------------------------------------------------------------------
@@ -202,7 +208,7 @@ class AttendeePublic(BaseModel):
     role_title: str
     agency: str | None
     kind: AttendeeKind
-    attended: bool
+    attended: bool | None = PField(description="Null while only invited: attendance not yet recorded")
 
 
 class DecisionPublic(BaseModel):
@@ -241,6 +247,7 @@ class ConferencePublic(ConferenceSummary):
     cancelled_at: datetime | None
     dissent_invited_at: datetime | None
     appeal_rights_explained_at: datetime | None
+    participants_advised_at: datetime | None
     appeal_deadline: AppealDeadline | None
     attendees: list[AttendeePublic]
     decisions: list[DecisionPublic]

@@ -17,7 +17,7 @@ DeadlineKind = Literal[
     "appeal_response",
     "appeal_lodging",  # the family's last day to appeal; shown on the conference, not a stored step
 ]
-Confirmation = Literal["dissent_invitation", "appeal_rights_explained"]
+Confirmation = Literal["dissent_invitation", "appeal_rights_explained", "participants_advised"]
 DecisionOutcomeCode = Literal["register", "continue", "deregister", "not_register"]
 
 
@@ -139,6 +139,9 @@ class Profile(_Strict):
     categories_required_for: list[DecisionOutcomeCode]
     decision_outcome_labels: dict[DecisionOutcomeCode, str]
     end_confirmations: list[Confirmation]
+    # Confirmations needed only when a dissent is left unresolved at the end of the meeting
+    # (registration: participants advised that the senior manager will consider it).
+    end_confirmations_with_unresolved_dissent: list[Confirmation] = Field(default_factory=list)
     dissent: DissentRules
     appeals: AppealRules
     routes: Routes

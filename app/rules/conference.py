@@ -44,6 +44,22 @@ class EndCheck:
     detail: str
 
 
+_CONFIRMATIONS = {
+    "dissent_invitation": (
+        "dissent_invitation_required",
+        "ask the meeting whether anyone wishes to dissent",
+    ),
+    "appeal_rights_explained": (
+        "appeal_rights_explanation_required",
+        "tell the family about their right of appeal",
+    ),
+    "participants_advised": (
+        "participants_advised_required",
+        "advise the participants that the unresolved dissent will be considered by the reviewer",
+    ),
+}
+
+
 def end_blockers(
     profile: Profile,
     *,
@@ -51,28 +67,28 @@ def end_blockers(
     decided_child_ids: set[str],
     dissent_invited: bool,
     appeal_rights_explained: bool,
+    participants_advised: bool = False,
+    unresolved_dissent: bool = False,
 ) -> list[EndCheck]:
-    """Everything that stops the chair ending the meeting, in the order to fix them."""
+    """Everything that stops the chair ending the meeting, in the order to fix them.
+    `unresolved_dissent`: a dissent is still open (the profile may ask for more then)."""
+    confirmed = {
+        "dissent_invitation": dissent_invited,
+        "appeal_rights_explained": appeal_rights_explained,
+        "participants_advised": participants_advised,
+    }
     blockers: list[EndCheck] = []
     missing = [c for c in child_ids if c not in decided_child_ids]
     if missing:
         blockers.append(
             EndCheck("decisions_missing", f"record a decision for every child first: {', '.join(missing)}")
         )
-    done = {"dissent_invitation": dissent_invited, "appeal_rights_explained": appeal_rights_explained}
-    wording = {
-        "dissent_invitation": (
-            "dissent_invitation_required",
-            "ask the meeting whether anyone wishes to dissent",
-        ),
-        "appeal_rights_explained": (
-            "appeal_rights_explanation_required",
-            "tell the family about their right of appeal",
-        ),
-    }
-    for confirmation in profile.end_confirmations:
-        if not done[confirmation]:
-            code, what = wording[confirmation]
+    needed = list(profile.end_confirmations)
+    if unresolved_dissent:
+        needed += [c for c in profile.end_confirmations_with_unresolved_dissent if c not in needed]
+    for confirmation in needed:
+        if not confirmed[confirmation]:
+            code, what = _CONFIRMATIONS[confirmation]
             blockers.append(EndCheck(code, f"before ending the meeting, {what} and record it"))
     return blockers
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any, cast
 
 from sqlalchemy import and_, exists, or_
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
 from app.deps import Ctx
@@ -58,18 +59,21 @@ def _visibility_filter(ctx: Ctx) -> Any:
     )
 
 
-async def attendee_ids(ctx: Ctx, conference_id: uuid.UUID) -> set[str]:
-    """People recorded as attending (an invitee who did not come sees nothing)."""
-    rows = await ctx.session.exec(
-        select(Attendee.person_id).where(
-            Attendee.conference_id == conference_id, col(Attendee.attended).is_(True)
-        )
-    )
-    return set(rows.all())
+async def attendee_ids(ctx: Ctx, conference_id: uuid.UUID, *, invited: bool = False) -> set[str]:
+    """People recorded as attending (an invitee who did not come sees nothing); with
+    `invited`, everyone on the attendee list."""
+    query = select(Attendee.person_id).where(Attendee.conference_id == conference_id)
+    if not invited:
+        query = query.where(col(Attendee.attended).is_(True))
+    return set((await ctx.session.exec(query)).all())
 
 
-async def load_conference(ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False) -> Conference:
-    """The conference if the caller may see it; 404 otherwise, whatever the reason."""
+async def load_conference(
+    ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False, invited: bool = False
+) -> Conference:
+    """The conference if the caller may see it; 404 otherwise, whatever the reason. With
+    `invited`, a professional on the attendee list who did not attend gets it too (so a
+    refusal can say why, instead of pretending the meeting does not exist)."""
     query = select(Conference).where(
         Conference.id == conference_id, Conference.authority_id == ctx.authority.id
     )
@@ -79,7 +83,9 @@ async def load_conference(ctx: Ctx, conference_id: uuid.UUID, *, for_update: boo
     if conference is None:
         raise NotFound("no such conference")
     if conference_scope(ctx.actor) is not Scope.all and not can_see_conference(
-        ctx.actor, chair_id=conference.chair_id, attendee_ids=await attendee_ids(ctx, conference.id)
+        ctx.actor,
+        chair_id=conference.chair_id,
+        attendee_ids=await attendee_ids(ctx, conference.id, invited=invited),
     ):
         raise NotFound("no such conference")
     if for_update:
@@ -177,6 +183,7 @@ async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
         cancelled_at=conference.cancelled_at,
         dissent_invited_at=conference.dissent_invited_at,
         appeal_rights_explained_at=conference.appeal_rights_explained_at,
+        participants_advised_at=conference.participants_advised_at,
         appeal_deadline=appeal_deadline(ctx, conference),
         attendees=[AttendeePublic.model_validate(a, from_attributes=True) for a in attendees],
         decisions=[decision_public(ctx, d) for d in decisions],
@@ -189,7 +196,10 @@ async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
 
 
 def _touch(ctx: Ctx, conference: Conference) -> None:
+    """Every change to a conference moves its version (its ETag), even when the clock has not
+    moved since the last one (a frozen test clock, two changes in one instant)."""
     conference.updated_at = ctx.now
+    flag_modified(conference, "updated_at")
     ctx.session.add(conference)
 
 
@@ -280,6 +290,7 @@ async def reconvene_conference(
             reconvened_from=original.id,
         ),
     )
+    await _invite_attendees_of(ctx, original, new)
     await record_change(
         ctx,
         event_type="conference.reconvene_requested",
@@ -288,6 +299,31 @@ async def reconvene_conference(
         data={"reconvened_conference_id": str(new.id), **cause},
     )
     return new
+
+
+async def _invite_attendees_of(ctx: Ctx, original: Conference, new: Conference) -> None:
+    """A reconvened meeting starts with the original meeting's attendees invited; whether
+    each attends is unknown until recorded."""
+    people = (
+        await ctx.session.exec(
+            select(Attendee).where(Attendee.conference_id == original.id).order_by(col(Attendee.created_at))
+        )
+    ).all()
+    for person in people:
+        ctx.session.add(
+            Attendee(
+                authority_id=ctx.authority.id,
+                conference_id=new.id,
+                person_id=person.person_id,
+                name=person.name,
+                role_title=person.role_title,
+                agency=person.agency,
+                kind=person.kind,
+                attended=None,
+                created_at=ctx.now,
+            )
+        )
+    await ctx.session.flush()
 
 
 async def record_attendee(
@@ -378,6 +414,7 @@ async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionC
         )
     ).first()
     replaced = decision is not None
+    previous = decision.snapshot() if decision is not None else None
     if decision is None:
         decision = Decision(
             authority_id=ctx.authority.id,
@@ -407,6 +444,10 @@ async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionC
             "replaced": replaced,
         },
     )
+    if previous is not None:
+        from app.services.dissents import note_decision_changed
+
+        await note_decision_changed(ctx, conference, decision, previous)
     return decision
 
 
@@ -442,8 +483,30 @@ async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> 
     return conference
 
 
+async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
+    """The chair advised the participants that an unresolved dissent goes to the reviewer."""
+    conference = await load_for_chair(ctx, conference_id)
+    procedure = ctx.profile
+    if "participants_advised" not in procedure.end_confirmations_with_unresolved_dissent:
+        raise RuleViolation(
+            "this procedure does not ask the chair to record that participants were advised",
+            code="not_in_procedure",
+        )
+    rules.require_in_progress(conference.status, "the advice to participants can be recorded")
+    if conference.participants_advised_at is None:
+        conference.participants_advised_at = ctx.now
+        _touch(ctx, conference)
+        await record_change(
+            ctx,
+            event_type="conference.participants_advised",
+            entity_kind="conference",
+            entity_id=conference.id,
+        )
+    return conference
+
+
 async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
-    from app.services.dissents import close_meeting_dissents
+    from app.services.dissents import close_meeting_dissents, has_unresolved_dissent
 
     conference = await load_for_chair(ctx, conference_id)
     target = rules.next_status(conference.status, "end")
@@ -454,6 +517,8 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
         decided_child_ids=decided,
         dissent_invited=conference.dissent_invited_at is not None,
         appeal_rights_explained=conference.appeal_rights_explained_at is not None,
+        participants_advised=conference.participants_advised_at is not None,
+        unresolved_dissent=await has_unresolved_dissent(ctx, conference.id),
     )
     if blockers:
         raise Conflict(

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from app.deps import Ctx
 from app.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.models.child import Child
 from app.models.conference import (
     Attendee,
     AttendeeKind,
@@ -26,19 +27,28 @@ from app.models.conference import (
 )
 from app.models.dissent import (
     OPEN_STATUSES,
+    ChildDraft,
     ChildRecordEntry,
     Deadline,
     DeadlineKind,
     DeadlinePublic,
+    DecisionSnapshot,
     Dissent,
     DissentCreate,
+    DissentDecision,
     DissenterPublic,
+    DissentFormDraft,
+    DissentFormIn,
     DissentHistoryItem,
+    DissentLetterDraft,
     DissentPublic,
     DissentStatus,
     DissentSummary,
     FamilyInformedIn,
+    LetterSenderDraft,
+    ProfessionalDraft,
     RecordEntryKind,
+    ReferralDetails,
     ReferralIn,
     ResolutionIn,
     ReviewDecisionIn,
@@ -51,6 +61,7 @@ from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.profiles.schema import DeadlineRule, DecisionOutcomeCode
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
+from app.rules import written_step
 from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
 from app.services import conferences
@@ -234,6 +245,7 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         .order_by(col(Event.seq))
     )
     return DissentPublic(
+        decisions=await _decisions_beside(ctx, dissent),
         id=dissent.id,
         conference_id=dissent.conference_id,
         subject=dissent.subject,
@@ -253,6 +265,7 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         submission=dissent.submission,
         submitted_at=dissent.submitted_at,
         referral_note=dissent.referral_note,
+        referral=ReferralDetails.model_validate(dissent.referral) if dissent.referral else None,
         referred_at=dissent.referred_at,
         lapsed_at=dissent.lapsed_at,
         review_meeting_held_on=dissent.review_meeting_held_on,
@@ -265,6 +278,7 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         family_informant=dissent.family_informant,
         family_informed_by=dissent.family_informed_by,
         family_informed_on=dissent.family_informed_on,
+        family_informed_other_reason=dissent.family_informed_other_reason,
         reconvened_conference_id=dissent.reconvened_conference_id,
         deadlines=[deadline_public(ctx, d) for d in deadlines],
         history=[DissentHistoryItem(type=t, occurred_at=o) for t, o in events.all()]
@@ -273,6 +287,80 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
             for e in pending_events(ctx.session, "dissent", dissent.id)
         ],
     )
+
+
+async def _current_decisions(ctx: Ctx, conference_id: uuid.UUID, child_ids: list[str]) -> list[Decision]:
+    rows = await ctx.session.exec(
+        select(Decision).where(
+            Decision.conference_id == conference_id,
+            col(Decision.child_id).in_([uuid.UUID(c) for c in child_ids]),
+            col(Decision.superseded_at).is_(None),
+        )
+    )
+    return list(rows.all())
+
+
+async def _decisions_beside(ctx: Ctx, dissent: Dissent) -> list[DissentDecision]:
+    """For each child: the decision the dissent was raised against, beside the current one."""
+    then = {d["child_id"]: {k: v for k, v in d.items() if k != "child_id"} for d in dissent.raised_against}
+    now = {
+        str(d.child_id): d.snapshot()
+        for d in await _current_decisions(ctx, dissent.conference_id, dissent.child_ids)
+    }
+    out = []
+    for child_id in dissent.child_ids:
+        before, current = then.get(child_id), now.get(child_id)
+        changed = before is not None and current is not None and before != current
+        out.append(
+            DissentDecision(
+                child_id=uuid.UUID(child_id),
+                raised_against=DecisionSnapshot.model_validate(before) if before else None,
+                current=DecisionSnapshot.model_validate(current) if current else None,
+                changed=changed,
+            )
+        )
+    return out
+
+
+async def has_unresolved_dissent(ctx: Ctx, conference_id: uuid.UUID) -> bool:
+    """A dissent raised in this meeting and not yet resolved or withdrawn."""
+    found = await ctx.session.exec(
+        select(Dissent.id).where(
+            Dissent.conference_id == conference_id, Dissent.status == DissentStatus.raised
+        )
+    )
+    return found.first() is not None
+
+
+async def note_decision_changed(
+    ctx: Ctx, conference: Conference, decision: Decision, previous: dict[str, Any]
+) -> None:
+    """A decision was replaced in the meeting: each open dissent about that child keeps the
+    decision it was raised against, and an event tells the chair its decision changed."""
+    current = decision.snapshot()
+    if current == previous:
+        return
+    open_dissents = await ctx.session.exec(
+        select(Dissent).where(Dissent.conference_id == conference.id, Dissent.status == DissentStatus.raised)
+    )
+    for dissent in open_dissents.all():
+        if str(decision.child_id) not in dissent.child_ids:
+            continue
+        await emit(
+            ctx,
+            "dissent.decision_changed",
+            "dissent",
+            dissent.id,
+            {
+                "conference_id": str(conference.id),
+                "child_id": str(decision.child_id),
+                "raised_against": next(
+                    (d for d in dissent.raised_against if d["child_id"] == str(decision.child_id)), None
+                ),
+                "previous": previous,
+                "current": current,
+            },
+        )
 
 
 # ---- transitions ------------------------------------------------------------------------------
@@ -292,7 +380,9 @@ async def _move(
 
 
 async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCreate) -> Dissent:
-    conference = await conferences.load_conference(ctx, conference_id, for_update=True)
+    # Invited counts here: someone on the list who did not attend is told why they cannot
+    # dissent; someone not on the list at all still gets 404.
+    conference = await conferences.load_conference(ctx, conference_id, for_update=True, invited=True)
     if conference.status != ConferenceStatus.in_progress:
         detail = (
             ctx.profile.routes.professional_challenge
@@ -315,7 +405,7 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
     else:
         raise Forbidden("a dissent is raised by an attending professional or by the chair for one")
     if dissenter_id == conference.chair_id:
-        raise RuleViolation("the chair cannot dissent from their own meeting", code="not_attendee")
+        raise Forbidden("the chair cannot dissent from their own meeting", code="not_attendee")
     attendee = (
         await ctx.session.exec(
             select(Attendee).where(
@@ -324,7 +414,7 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
         )
     ).first()
     if attendee is None or not attendee.attended or attendee.kind != AttendeeKind.professional:
-        raise RuleViolation(
+        raise Forbidden(
             "only a professional recorded as attending this meeting can dissent", code="not_attendee"
         )
     rules.check_subject(ctx.profile, data.subject)
@@ -363,6 +453,10 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
         dissenter_role_title=attendee.role_title,
         # Only a professional dissents, and a professional's agency is required (CHECK).
         dissenter_agency=attendee.agency or "",
+        raised_against=[
+            {"child_id": str(d.child_id), **d.snapshot()}
+            for d in await _current_decisions(ctx, conference.id, child_ids)
+        ],
         raised_by=ctx.actor.sub,
         status=DissentStatus.raised,
         raised_at=ctx.now,
@@ -436,6 +530,9 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
             lapses=step.lapses_when_missed,
         )
         dissent.lapse_due_at = deadline.due_at if step.lapses_when_missed else None
+        # Review deadlines counted from the meeting date run from now (registration: the
+        # written response is due 28 days after the meeting, whenever the referral is made).
+        await _start_review_deadlines(ctx, dissent, conference, anchor="meeting_date")
         await _move(ctx, dissent, Action.meeting_ends, "dissent.unresolved")
     decisions = await ctx.session.exec(
         select(Decision).where(Decision.conference_id == conference.id, col(Decision.superseded_at).is_(None))
@@ -461,11 +558,13 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
     await ctx.session.flush()
 
 
-async def _start_review_deadlines(ctx: Ctx, dissent: Dissent, conference: Conference) -> None:
+async def _start_review_deadlines(ctx: Ctx, dissent: Dissent, conference: Conference, *, anchor: str) -> None:
+    """Start the review's deadlines counted from `anchor`: `meeting_date` ones when the
+    meeting ends with the dissent unresolved, `received` ones when the written step arrives."""
     review = ctx.profile.dissent.review
     received = ctx.calendar.local_date(ctx.now)
     for rule in (review.meeting_deadline, review.response_deadline):
-        if rule is not None:
+        if rule is not None and rule.counted_from == anchor:
             start = conference.meeting_date if rule.counted_from == "meeting_date" else received
             await start_deadline(
                 ctx,
@@ -488,25 +587,110 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
             keep_changes=True,
         )
     rules.next_status(ctx.profile, dissent.status, Action.submit)  # refuse early, before checks
+    written_step.check_document(ctx.profile, data.form)
+    conference = await _conference_of(ctx, dissent)
+    written_step.check_signed_on(
+        data.signed_on, meeting_date=conference.meeting_date, today=ctx.calendar.local_date(ctx.now)
+    )
+    if isinstance(data, DissentFormIn):
+        await _check_dissent_form(ctx, dissent, conference, data)
+    dissent.submission = data.model_dump(mode="json", by_alias=True)
+    dissent.submitted_at = ctx.now
+    await meet_deadline(ctx, dissent.id, DeadlineKind.written_submission)
+    await _move(ctx, dissent, Action.submit, "dissent.submitted", {"form": data.form})
+    await _start_review_deadlines(ctx, dissent, conference, anchor="received")
+    await ctx.session.flush()
+    return dissent
+
+
+async def _check_dissent_form(
+    ctx: Ctx, dissent: Dissent, conference: Conference, data: DissentFormIn
+) -> None:
+    """England's form against what the service knows: the meeting, its children, the decision."""
     step = ctx.profile.dissent.written_step
     if step.requires_line_manager_discussion and not data.discussed_with_line_manager_and_safeguarding_lead:
         raise RuleViolation(
             "discuss the dissent with your line manager and safeguarding lead before submitting it",
             code="line_manager_discussion_required",
         )
-    conference = await _conference_of(ctx, dissent)
     if data.conference_date != conference.meeting_date:
         raise RuleViolation(
             f"conference_date should be the meeting date, {conference.meeting_date.isoformat()}",
             code="conference_date_mismatch",
         )
-    dissent.submission = data.model_dump(mode="json")
-    dissent.submitted_at = ctx.now
-    await meet_deadline(ctx, dissent.id, DeadlineKind.written_submission)
-    await _move(ctx, dissent, Action.submit, "dissent.submitted")
-    await _start_review_deadlines(ctx, dissent, conference)
-    await ctx.session.flush()
-    return dissent
+    written_step.check_children(
+        [
+            written_step.ChildEntry(str(c.child_id) if c.child_id else None, c.name, c.date_of_birth)
+            for c in data.children
+        ],
+        await _meeting_children(ctx, conference.id),
+    )
+    decisions = await _current_decisions(ctx, conference.id, dissent.child_ids)
+    written_step.check_subject_to_plan(data.child_subject_to_plan, [d.outcome for d in decisions])
+
+
+async def _meeting_children(ctx: Ctx, conference_id: uuid.UUID) -> list[written_step.MeetingChild]:
+    ids = await conferences.child_ids_of(ctx, conference_id)
+    rows = await ctx.session.exec(select(Child).where(col(Child.id).in_(ids)))
+    return [
+        written_step.MeetingChild(
+            str(c.id), f"{c.given_name} {c.family_name}", c.date_of_birth, c.expected_date_of_birth
+        )
+        for c in rows.all()
+    ]
+
+
+async def written_submission_draft(ctx: Ctx, dissent_id: uuid.UUID) -> DissentFormDraft | DissentLetterDraft:
+    """The written document this procedure's step takes, filled with what the service knows
+    (the dissenter from the attendee record, the children, the meeting date, the decision), so
+    the dissenter adds only what only they know."""
+    dissent = await load_dissent(ctx, dissent_id)
+    document = ctx.profile.dissent.written_step.document
+    if document == "referral":
+        raise RuleViolation(
+            "in this procedure the chair refers the dissent in writing; the dissenter writes nothing",
+            code="form_not_for_procedure",
+        )
+    audit(ctx, "dissent.draft_read", "dissent", dissent.id)
+    if document == "dissent_letter":
+        return DissentLetterDraft(
+            sender=LetterSenderDraft(
+                name=dissent.dissenter_name,
+                role=dissent.dissenter_role_title,
+                agency=dissent.dissenter_agency,
+            ),
+            to=ctx.profile.dissent.review.reviewer_title,
+            reasons=dissent.reasons,
+            signed_name=dissent.dissenter_name,
+        )
+    conference = await _conference_of(ctx, dissent)
+    children = [c for c in await _meeting_children(ctx, conference.id) if c.id in dissent.child_ids]
+    outcomes = {
+        d.outcome in written_step.SUBJECT_TO_PLAN
+        for d in await _current_decisions(ctx, conference.id, dissent.child_ids)
+    }
+    return DissentFormDraft(
+        professional=ProfessionalDraft(
+            name=dissent.dissenter_name,
+            role=dissent.dissenter_role_title,
+            agency=dissent.dissenter_agency,
+            agency_address=None,
+            phone=None,
+            email=None,
+        ),
+        children=[
+            ChildDraft(
+                child_id=uuid.UUID(c.id),
+                name=c.name,
+                date_of_birth=c.date_of_birth or c.expected_date_of_birth,
+            )
+            for c in children
+        ],
+        conference_date=conference.meeting_date,
+        child_subject_to_plan=outcomes.pop() if len(outcomes) == 1 else None,
+        rationale=dissent.reasons,
+        signed_name=dissent.dissenter_name,
+    )
 
 
 async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) -> Dissent:
@@ -515,10 +699,11 @@ async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) ->
     if not is_conference_chair(ctx.actor, conference.chair_id):
         raise Forbidden("only the meeting's chair can refer the dissent")
     dissent.referral_note = data.note
+    dissent.referral = data.model_dump(include={"nature_of_dissent", "course_of_action", "senior_manager"})
     dissent.referred_at = ctx.now
     await _move(ctx, dissent, Action.refer, "dissent.referred")
     await meet_deadline(ctx, dissent.id, DeadlineKind.referral)
-    await _start_review_deadlines(ctx, dissent, conference)
+    await _start_review_deadlines(ctx, dissent, conference, anchor="received")
     await ctx.session.flush()
     return dissent
 
@@ -534,8 +719,12 @@ async def _load_for_reviewer(ctx: Ctx, dissent_id: uuid.UUID) -> tuple[Dissent, 
 
 async def record_review_meeting(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewMeetingIn) -> Dissent:
     dissent, _ = await _load_for_reviewer(ctx, dissent_id)
-    if data.held_on > ctx.calendar.local_date(ctx.now):
-        raise RuleViolation("held_on cannot be in the future", code="validation_error")
+    received = dissent.submitted_at or dissent.referred_at
+    written_step.check_review_meeting_date(
+        data.held_on,
+        received_on=ctx.calendar.local_date(received) if received else None,
+        today=ctx.calendar.local_date(ctx.now),
+    )
     dissent.review_meeting_held_on = data.held_on
     dissent.review_meeting_members = data.members
     dissent.review_meeting_recorded_at = ctx.now
@@ -722,7 +911,10 @@ async def record_family_informed(ctx: Ctx, dissent_id: uuid.UUID, *, data: Famil
         dissent.decided_at and data.informed_on < ctx.calendar.local_date(dissent.decided_at)
     ):
         raise RuleViolation("informed_on must be between the decision and today", code="validation_error")
+    named = dissent.family_informant["name"] if dissent.family_informant else None
+    written_step.check_family_informant(named, data.informed_by, other_reason=data.other_informant_reason)
     dissent.family_informed_by = data.informed_by
+    dissent.family_informed_other_reason = data.other_informant_reason
     dissent.family_informed_on = data.informed_on
     dissent.updated_at = ctx.now
     ctx.session.add(dissent)
