@@ -50,6 +50,15 @@ def check_document(profile: Profile, form: str) -> None:
         )
 
 
+def check_has_draft(profile: Profile) -> None:
+    """Only a dissenter's own written document has a draft; the chair's referral has none."""
+    if profile.dissent.written_step.document == "referral":
+        raise RuleViolation(
+            "in this procedure the chair refers the dissent in writing; the dissenter writes nothing",
+            code="form_not_for_procedure",
+        )
+
+
 def _plain(name: str) -> str:
     return " ".join(name.casefold().split())
 
@@ -96,19 +105,6 @@ def check_signed_on(signed_on: date, *, meeting_date: date, today: date) -> None
             f"({today.isoformat()})",
             code="signed_on_out_of_range",
             errors=[{"loc": ["body", "signed_on"], "msg": "outside the meeting date to today"}],
-        )
-
-
-def check_review_meeting_date(held_on: date, *, received_on: date | None, today: date) -> None:
-    """A review meeting is held after the written dissent (or referral) arrived, and not in
-    the future."""
-    if held_on > today:
-        raise RuleViolation("held_on cannot be in the future", code="validation_error")
-    if received_on is not None and held_on < received_on:
-        raise RuleViolation(
-            f"held_on is before the written dissent was received ({received_on.isoformat()})",
-            code="held_on_before_receipt",
-            errors=[{"loc": ["body", "held_on"], "msg": "before the written dissent was received"}],
         )
 
 
