@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.models.dissent import ChildRecordEntry
 from app.models.platform import AuditEntry
-from tests.support import CATEGORY, Api, Caller, Meeting, create_child, expect, make_meeting
+from tests.support import CATEGORY, Api, Caller, Meeting, create_child, dissent_letter, expect, make_meeting
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -54,6 +54,8 @@ def as_utc(text: str) -> datetime:
 
 
 def submission(m: Meeting) -> dict[str, Any]:
+    if m.profile == "scotland-cppm-carm":  # CARM's written step is a letter to the reviewer
+        return dissent_letter(m.extras["day"])
     return {
         "professional": {
             "name": "Pat Prof",
@@ -80,9 +82,9 @@ def take_to_review(m: Meeting, dissent_id: str) -> None:
     if m.profile == REGISTRATION:
         expect(m.chair.post(f"{url}/referral", json={"note": "Referred in writing"}), 200)
         return
-    expect(m.professional.post(f"{url}/written-submission", json=submission(m)), 200)
-    if m.profile == ENGLAND:
-        body = {"held_on": m.extras["day"], "members": ["IRO Service Manager"]}
+    submitted = expect(m.professional.post(f"{url}/written-submission", json=submission(m)), 200)
+    if m.profile == ENGLAND:  # held once the written dissent has arrived
+        body = {"held_on": submitted["submitted_at"][:10], "members": ["IRO Service Manager"]}
         expect(m.reviewer.post(f"{url}/review-meeting", json=body), 200)
 
 
