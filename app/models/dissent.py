@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
@@ -103,6 +103,12 @@ class Dissent(SQLModel, table=True):
     submission: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     referred_at: datetime | None = utc()
     referral_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    # The rest of the chair's written referral: the precise nature of the agency's dissent and
+    # the course of action agreed with the senior manager ({nature_of_dissent, ...}).
+    referral: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    # The decisions the dissent was raised against, as they stood then: [{child_id, decision_id,
+    # outcome, categories}]. A decision replaced later in the meeting does not change this.
+    raised_against: list[dict[str, Any]] = json_field()
     lapsed_at: datetime | None = utc()
     review_meeting_held_on: date | None = None
     review_meeting_members: list[str] | None = Field(
@@ -120,6 +126,10 @@ class Dissent(SQLModel, table=True):
     )
     family_informed_by: str | None = Field(default=None, max_length=200)
     family_informed_on: date | None = None
+    # Why someone other than the person the reviewer named told the family.
+    family_informed_other_reason: str | None = Field(
+        default=None, sa_column=sa.Column(sa.Text(), nullable=True)
+    )
     reconvened_conference_id: uuid.UUID | None = fk("conference.id", nullable=True, index=False)
     version: int = Field(default=1, sa_column=_version)
     created_at: datetime = utc(nullable=False, default_now=True)
@@ -230,41 +240,6 @@ class WithdrawalIn(_In):
     reason: str = LongText
 
 
-class ProfessionalDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
-    agency_address: str = PField(min_length=1, max_length=1000)
-    phone: str = PField(min_length=3, max_length=40)
-    email: EmailStr = PField(max_length=254)
-
-
-class ManagerDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    contact: str = PField(min_length=1, max_length=300)
-
-
-class ChildOnForm(_In):
-    name: str = PField(min_length=1, max_length=200)
-    date_of_birth: IsoDate | None = PField(default=None, description="Empty for an unborn baby")
-
-
-class WrittenSubmissionIn(_In):
-    professional: ProfessionalDetails
-    manager: ManagerDetails
-    children: list[ChildOnForm] = PField(min_length=1, max_length=20)
-    conference_date: IsoDate
-    child_subject_to_plan: bool
-    discussed_with_line_manager_and_safeguarding_lead: bool
-    rationale: str = LongText
-    signed_name: str = PField(min_length=1, max_length=200)
-    signed_on: IsoDate
-
-
-class ReferralIn(_In):
-    note: str = LongText
-
-
 class ReviewMeetingIn(_In):
     held_on: IsoDate
     members: list[Annotated[str, PField(min_length=1, max_length=200)]] = PField(min_length=1, max_length=30)
@@ -295,6 +270,12 @@ class ReviewDecisionIn(_In):
 class FamilyInformedIn(_In):
     informed_by: str = PField(min_length=1, max_length=200)
     informed_on: IsoDate
+    other_informant_reason: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Why someone other than the person the reviewer named told the family",
+    )
 
 
 class DeadlinePublic(BaseModel):
@@ -321,6 +302,27 @@ class DissenterPublic(BaseModel):
     name: str
     role_title: str
     agency: str
+
+
+class ReferralDetails(BaseModel):
+    nature_of_dissent: str | None
+    course_of_action: str | None
+    senior_manager: str | None
+
+
+class DecisionSnapshot(BaseModel):
+    decision_id: uuid.UUID
+    outcome: str
+    categories: list[str]
+
+
+class DissentDecision(BaseModel):
+    """For one child: the decision the dissent was raised against, beside the current one."""
+
+    child_id: uuid.UUID
+    raised_against: DecisionSnapshot | None
+    current: DecisionSnapshot | None
+    changed: bool
 
 
 class DissentHistoryItem(BaseModel):
@@ -354,6 +356,7 @@ class DissentPublic(DissentSummary):
     submission: dict[str, Any] | None
     submitted_at: datetime | None
     referral_note: str | None
+    referral: ReferralDetails | None
     referred_at: datetime | None
     lapsed_at: datetime | None
     review_meeting_held_on: date | None
@@ -366,6 +369,8 @@ class DissentPublic(DissentSummary):
     family_informant: dict[str, str] | None
     family_informed_by: str | None
     family_informed_on: date | None
+    family_informed_other_reason: str | None
     reconvened_conference_id: uuid.UUID | None
+    decisions: list[DissentDecision]
     deadlines: list[DeadlinePublic]
     history: list[DissentHistoryItem]
