@@ -20,6 +20,7 @@ from app.observability import configure_logging
 from app.profiles import all_profiles
 from app.routers import (
     appeals,
+    audit,
     authorities,
     calendar,
     children,
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar.router,
         integration.events_router,
         integration.webhooks_router,
-        integration.audit_router,
+        audit.router,
         reports.router,
         test_clock.router,
     ):

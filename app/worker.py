@@ -38,7 +38,7 @@ from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.rules.webhooks import backoff_seconds, signature_header
 from app.security import Principal
-from app.services import audit, dissents
+from app.services import audit, audit_verify, dissents
 from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhooks import validate_url
@@ -61,14 +61,31 @@ class PassResult:
     delivered: int = 0
     failed: int = 0
     sealed: int = 0
+    checkpointed: int = 0
 
 
-async def seal_audit(db: Database) -> int:
+async def seal_audit(db: Database, settings: Settings) -> int:
     """Seal the audit entries committed since the last pass onto their chains."""
     async with db.session() as session:
-        sealed = await audit.seal(session)
+        sealed = await audit.seal(session, keys=settings.audit_keys)
         await session.commit()
     return sealed
+
+
+async def checkpoint_audit(db: Database, settings: Settings) -> int:
+    """Verify each chain that grew since its checkpoint (only the new entries) and move the
+    checkpoint to its head; a chain that does not verify is logged and keeps its checkpoint."""
+    async with db.session() as session:
+        chains = await audit_verify.chains_behind(session)
+    advanced = 0
+    for chain in chains:
+        async with db.session() as session:
+            now = await current_time(session, settings)
+            advanced += await audit_verify.advance_checkpoint(
+                session, chain, keys=settings.audit_keys, now=now
+            )
+            await session.commit()
+    return advanced
 
 
 # ---- deadline sweep --------------------------------------------------------------------------
@@ -332,7 +349,8 @@ async def run_once(db: Database, settings: Settings, client: httpx.AsyncClient |
     try:
         swept = await sweep(db, settings)
         delivered = await deliver(db, settings, client)
-        swept.sealed = await seal_audit(db)
+        swept.sealed = await seal_audit(db, settings)
+        swept.checkpointed = await checkpoint_audit(db, settings)
     finally:
         if own_client:
             await client.aclose()
@@ -358,7 +376,7 @@ async def run(settings: Settings, *, once: bool) -> PassResult:
                     result = PassResult()
                     if once:
                         raise
-                for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed"):
+                for field in PassResult.__dataclass_fields__:
                     setattr(total, field, getattr(total, field) + getattr(result, field))
                 log.info("worker pass", extra={"fields": result.__dict__})
                 if once or stop.is_set():

@@ -29,7 +29,7 @@ from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordE
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.services import conferences
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
-from app.services.journal import audit, record_change
+from app.services.journal import audit, audit_list, record_change
 from app.services.scope import row_filter
 
 
@@ -349,7 +349,12 @@ async def list_appeals(
         )
         for a in rows
     ]
-    audit(ctx, "appeal.list", "appeal", None, {"count": len(items)})
+    audit_list(
+        ctx,
+        "appeal",
+        [a.id for a in items],
+        {"status": status, "conference_id": conference_id, "child_id": child_id},
+    )
     return items, next_cursor
 
 
@@ -419,5 +424,5 @@ async def list_complaints(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[
         query = query.where(col(Complaint.id) < cursor_uuid(after[0]))
     rows = list((await ctx.session.exec(query.order_by(col(Complaint.id).desc()).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    audit(ctx, "complaint.list", "complaint", None, {"count": min(len(rows), limit)})
+    audit_list(ctx, "complaint", [r.id for r in rows[:limit]])
     return rows[:limit], next_cursor

@@ -14,7 +14,7 @@ from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
 from app.models.dissent import ChildRecordEntry
 from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.services.journal import audit, record_change
+from app.services.journal import audit, audit_list, record_change
 from app.services.scope import row_filter
 
 
@@ -99,7 +99,7 @@ async def list_children(
     rows = list((await ctx.session.exec(query.order_by(col(Child.id)).limit(limit + 1))).all())
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
     rows = rows[:limit]
-    audit(ctx, "child.list", "child", None, {"count": len(rows)})
+    audit_list(ctx, "child", [r.id for r in rows], {"external_ref": external_ref})
     return rows, next_cursor
 
 

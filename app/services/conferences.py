@@ -40,7 +40,7 @@ from app.rules.access import (
     is_conference_chair,
 )
 from app.rules.dissent import compute as compute_deadline
-from app.services.journal import audit, record_change
+from app.services.journal import audit, audit_list, record_change
 from app.services.scope import row_filter
 
 # ---- loading and visibility ----------------------------------------------------------------
@@ -535,5 +535,5 @@ async def list_conferences(
         )
         for link in links.all():
             children[link.conference_id].append(link.child_id)
-    audit(ctx, "conference.list", "conference", None, {"count": len(rows)})
+    audit_list(ctx, "conference", [r.id for r in rows], {"status": status, "child_id": child_id})
     return [summary(r, children[r.id]) for r in rows], next_cursor

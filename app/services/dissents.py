@@ -54,7 +54,7 @@ from app.rules import dissent as rules
 from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
 from app.services import conferences
-from app.services.journal import audit, emit, pending_events, record_change
+from app.services.journal import audit, audit_list, emit, pending_events, record_change
 from app.services.scope import row_filter
 
 LAPSE_BATCH = 500
@@ -844,5 +844,10 @@ async def list_dissents(
         )
         for d in rows
     ]
-    audit(ctx, "dissent.list", "dissent", None, {"count": len(items)})
+    audit_list(
+        ctx,
+        "dissent",
+        [d.id for d in items],
+        {"status": status, "conference_id": conference_id, "overdue": overdue},
+    )
     return items, next_cursor
