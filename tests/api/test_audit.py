@@ -422,7 +422,9 @@ def test_audit_log_shows_only_the_callers_authority(api, db):
     mine, my_children = busy_authority(api, children=1)
     theirs, their_children = busy_authority(api, children=1)
     listed = all_audit(admin_of(api, mine))
-    assert [i["seq"] for i in listed] == [r.seq for r in reversed(chain(db, mine)) if r.action != "audit.list"]
+    assert [i["seq"] for i in listed] == [
+        r.seq for r in reversed(chain(db, mine)) if r.action != "audit.list"
+    ]
     assert my_children[0] in {i["entity_id"] for i in listed}
     assert their_children[0] not in {i["entity_id"] for i in listed}
     assert all_audit(admin_of(api, mine), f"&entity_id={their_children[0]}") == []

@@ -52,9 +52,11 @@ def sealed(db: sa.Connection) -> None:
     db.commit()
 
 
-def rows(db: sa.Connection, chain: str) -> list[Any]:
-    """The chain's sealed entries, read through the table's own column types."""
-    db.rollback()
+def rows(db: sa.Connection, chain: str, *, fresh: bool = True) -> list[Any]:
+    """The chain's sealed entries, read through the table's own column types (`fresh`: in
+    a new transaction, to see the latest commits)."""
+    if fresh:
+        db.rollback()
     t = AuditEntry.__table__
     return list(
         db.execute(sa.select(t).where(t.c.chain_key == chain, t.c.seq.is_not(None)).order_by(t.c.seq))
@@ -101,7 +103,7 @@ def as_owner_without_triggers(db: sa.Connection, backend: str) -> Iterator[None]
 def rewrite_without(db: sa.Connection, chain: str, doomed: int, *, clear_macs: bool = False) -> None:
     """Delete entry `doomed`, renumber the rest and re-hash them with the service's own
     functions, then move the head to the new end: the probe's rewrite."""
-    entries = rows(db, chain)
+    entries = rows(db, chain, fresh=False)  # inside the owner's transaction
     prev = entries[doomed - 2].hash if doomed > 1 else "0" * 64
     db.execute(
         sa.text("DELETE FROM audit_entry WHERE chain_key = :c AND seq = :s"), {"c": chain, "s": doomed}
