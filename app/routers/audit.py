@@ -57,8 +57,8 @@ class AuditVerification(BaseModel):
 class AuditCheckpointPublic(BaseModel):
     """A signed position on the authority's audit chain, to keep outside the service."""
 
-    format: str
-    chain: str
+    format: str = Field(max_length=60)
+    chain: str = Field(max_length=40)
     seq: int = Field(ge=1, le=MAX_SEQ)
     hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     at: str = Field(max_length=40)
