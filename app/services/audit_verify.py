@@ -144,14 +144,19 @@ def _walk_batch(walk: ChainWalk, rows: list[Any]) -> None:
     )
 
 
-async def _walk(connection: AsyncConnection, walk: ChainWalk) -> None:
-    """Feed the chain from walk.next_seq on, a batch at a time; the hashing in a thread."""
-    while walk.broken is None:
+async def _walk(connection: AsyncConnection, walk: ChainWalk, until: int) -> None:
+    """Feed the chain from walk.next_seq to `until`, a batch at a time; the hashing in a
+    thread. (Bounded by the head read before: a sealer may append more meanwhile.)"""
+    while walk.broken is None and walk.next_seq <= until:
         rows = list(
             (
                 await connection.execute(
                     sa.select(_ENTRIES)
-                    .where(_ENTRIES.c.chain_key == walk.chain, _ENTRIES.c.seq >= walk.next_seq)
+                    .where(
+                        _ENTRIES.c.chain_key == walk.chain,
+                        _ENTRIES.c.seq >= walk.next_seq,
+                        _ENTRIES.c.seq <= until,
+                    )
                     .order_by(_ENTRIES.c.seq)
                     .limit(VERIFY_BATCH)
                 )
@@ -207,12 +212,22 @@ async def verify_chain(
     if stored is not None and not full:
         walk.next_seq, walk.prev_hash = stored[0] + 1, stored[1]
     start = walk.next_seq - 1
-    await _walk(connection, walk)
+    await _walk(connection, walk, head.seq)
     broken = walk.broken
     if broken is None:
         problem = head_problem(keys, head, int(row.signed_from))
         broken = ChainBreak(head.seq, None, problem) if problem else walk.end_problem(head)
+    if broken is None and await _runs_past_head(connection, chain):
+        broken = ChainBreak(head.seq + 1, None, "the chain runs past its sealed head")
     return Verification(broken is None, walk.checked, head.seq, broken, start, head.hash)
+
+
+async def _runs_past_head(connection: AsyncConnection, chain: str) -> bool:
+    """Sealed entries beyond the head (an older head put back), read in one statement so a
+    sealer committing meanwhile (entries and head together) is never mistaken for it."""
+    last_entry = sa.select(sa.func.max(_ENTRIES.c.seq)).where(_ENTRIES.c.chain_key == chain).scalar_subquery()
+    last_head = sa.select(_HEADS.c.last_seq).where(_HEADS.c.chain_key == chain).scalar_subquery()
+    return bool((await connection.execute(sa.select(last_entry > last_head))).scalar())
 
 
 # ---- checkpoints ---------------------------------------------------------------------------------

@@ -396,3 +396,31 @@ def test_cli_exports_checkpoints_and_verifies_against_them(api, db, settings, tm
         assert refused.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def test_an_older_head_put_back_is_broken(api, db, backend):
+    """A head copied earlier (a valid seal) put back over the current one: the entries after
+    it are still there, past the head."""
+    authority = authority_with_entries(api, children=1)
+    sealed(db)
+    db.rollback()
+    old_head = db.execute(
+        sa.text("SELECT * FROM audit_chain_head WHERE chain_key = :c"), {"c": authority}
+    ).one()
+    create_child(api, authority)
+    sealed(db)
+    with as_owner_without_triggers(db, backend):
+        db.execute(sa.text("DELETE FROM audit_chain_head WHERE chain_key = :c"), {"c": authority})
+        db.execute(
+            sa.text(
+                "INSERT INTO audit_chain_head (chain_key, last_seq, last_hash, signed_from, key_id, mac) "
+                "VALUES (:chain_key, :last_seq, :last_hash, :signed_from, :key_id, :mac)"
+            ),
+            dict(old_head._mapping),
+        )
+    result = verify(api, authority)
+    assert result["ok"] is False
+    assert result["first_broken"] == {
+        "seq": old_head.last_seq + 1,
+        "reason": "the chain runs past its sealed head",
+    }
