@@ -49,8 +49,13 @@ async def _verify(
     try:
         for chain in chains:
             async with db.session() as session:
+                kept = against.get(chain)
                 result = await audit_verify.verify_chain(
-                    session, chain, keys=settings.audit_keys, full=full, against=against.get(chain)
+                    session,
+                    chain,
+                    keys=settings.audit_keys,
+                    full=full,
+                    against=None if kept is None else audit_verify.trusted(settings.audit_keys, kept),
                 )
                 await session.commit()  # keeps what was sealed
             broken = result.first_broken

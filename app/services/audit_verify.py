@@ -121,19 +121,24 @@ async def _stored_checkpoint(
     return stored.seq, stored.hash
 
 
-async def check_exported(
-    connection: AsyncConnection, ring: KeyRing, checkpoint: Checkpoint
-) -> ChainBreak | None:
-    """Whether the chain still holds the entry an exported checkpoint names. A checkpoint
-    whose own seal does not hold is refused: it proves nothing."""
+def trusted(ring: KeyRing, checkpoint: Checkpoint) -> tuple[int, str]:
+    """An exported checkpoint's position, once its own seal holds (otherwise it proves
+    nothing and is refused)."""
     problem = checkpoint_problem(ring, checkpoint.as_seal(), checkpoint.at)
     if problem is not None:
         raise RuleViolation(f"the checkpoint cannot be trusted: {problem}", code="invalid_checkpoint")
-    found = await _entry_hash_at(connection, checkpoint.chain, checkpoint.seq)
+    return checkpoint.seq, checkpoint.hash
+
+
+async def _position_problem(
+    connection: AsyncConnection, chain: str, seq: int, hash_: str
+) -> ChainBreak | None:
+    """Whether the chain still holds entry `seq` with the hash a kept checkpoint names."""
+    found = await _entry_hash_at(connection, chain, seq)
     if found is None:
-        return ChainBreak(checkpoint.seq, None, f"entry {checkpoint.seq} named by the checkpoint is missing")
-    if found != checkpoint.hash:
-        return ChainBreak(checkpoint.seq, None, "the entry no longer matches the exported checkpoint")
+        return ChainBreak(seq, None, f"entry {seq} named by the checkpoint is missing")
+    if found != hash_:
+        return ChainBreak(seq, None, "the entry no longer matches the exported checkpoint")
     return None
 
 
@@ -187,18 +192,17 @@ async def verify_chain(
     *,
     keys: KeyRing,
     full: bool = False,
-    against: Checkpoint | None = None,
+    against: tuple[int, str] | None = None,
     seal_first: bool = True,
 ) -> Verification:
     """Seal what is pending, then check the chain: from its stored checkpoint (or, `full`,
-    from the first entry) to its sealed head, and against an exported checkpoint if given."""
+    from the first entry) to its sealed head, and that it still holds the (seq, hash) of a
+    checkpoint kept outside, if given."""
     if seal_first:
         await seal(session, chain, keys=keys)
     connection = await session.connection()
     if against is not None:
-        if against.chain != chain:
-            raise RuleViolation("the checkpoint is for another audit chain", code="invalid_checkpoint")
-        exported = await check_exported(connection, keys, against)
+        exported = await _position_problem(connection, chain, *against)
         if exported is not None:
             return Verification(False, 0, 0, exported, 0)
     row = (await connection.execute(sa.select(_HEADS).where(_HEADS.c.chain_key == chain))).first()

@@ -34,8 +34,9 @@ def admin(api: Api, authority: str) -> Any:
     return api.as_("admin-1", "admin", authority=authority)
 
 
-def verify(api: Api, authority: str) -> dict[str, Any]:
-    return expect(admin(api, authority).get("/v1/audit/verify"), 200)
+def verify(api: Api, authority: str, kept: dict[str, Any] | None = None) -> dict[str, Any]:
+    query = f"?checkpoint_seq={kept['seq']}&checkpoint_hash={kept['hash']}" if kept else ""
+    return expect(admin(api, authority).get(f"/v1/audit/verify{query}"), 200)
 
 
 def authority_with_entries(api: Api, children: int = 3) -> str:
@@ -314,7 +315,7 @@ def test_exported_checkpoint_shows_a_rollback_the_database_cannot(api, db, backe
     create_child(api, authority)
     exported = expect(admin(api, authority).get("/v1/audit/checkpoint"), 200)
     assert exported["chain"] == authority and exported["key_id"] == "dev"
-    assert expect(admin(api, authority).post("/v1/audit/verify", json=exported), 200)["ok"] is True
+    assert verify(api, authority, exported)["ok"] is True
     sealed(db)
     with as_owner_without_triggers(db, backend):
         db.execute(
@@ -331,29 +332,29 @@ def test_exported_checkpoint_shows_a_rollback_the_database_cannot(api, db, backe
             dict(old_head._mapping),
         )
     assert verify(api, authority)["ok"] is True  # consistent inside the database
-    result = expect(admin(api, authority).post("/v1/audit/verify", json=exported), 200)
+    result = verify(api, authority, exported)
     assert result["ok"] is False
     assert result["first_broken"]["seq"] == exported["seq"]
     assert "missing" in result["first_broken"]["reason"]
 
 
-def test_a_checkpoint_must_carry_the_services_seal(api):
+def test_verify_against_a_kept_checkpoint(api):
     authority = authority_with_entries(api, children=1)
-    other = authority_with_entries(api, children=1)
     exported = expect(admin(api, authority).get("/v1/audit/checkpoint"), 200)
-    forged = {**exported, "hash": "f" * 64}
-    expect(admin(api, authority).post("/v1/audit/verify", json=forged), 422, "invalid_checkpoint")
-    expect(
-        admin(api, authority).post("/v1/audit/verify", json={**exported, "key_id": "nope"}),
-        422,
-        "invalid_checkpoint",
-    )
-    expect(admin(api, other).post("/v1/audit/verify", json=exported), 422, "invalid_checkpoint")
-    expect(admin(api, authority).post("/v1/audit/verify", json={"seq": 1}), 422, "validation_error")
+    assert verify(api, authority, exported)["ok"] is True
+    other = verify(api, authority, {**exported, "hash": "f" * 64})
+    assert other["ok"] is False
+    assert other["first_broken"] == {
+        "seq": exported["seq"],
+        "reason": "the entry no longer matches the exported checkpoint",
+    }
+    beyond = verify(api, authority, {**exported, "seq": exported["seq"] + 50})
+    assert beyond["ok"] is False and "missing" in beyond["first_broken"]["reason"]
+    caller = admin(api, authority)
+    expect(caller.get(f"/v1/audit/verify?checkpoint_seq={exported['seq']}"), 422, "validation_error")
+    expect(caller.get("/v1/audit/verify?checkpoint_seq=1&checkpoint_hash=xyz"), 422, "validation_error")
     for role in ("record_system", "reviewer", "reporting"):
-        caller = api.as_("x", role, authority=authority)
-        expect(caller.get("/v1/audit/checkpoint"), 403, "forbidden")
-        expect(caller.post("/v1/audit/verify", json=exported), 403, "forbidden")
+        expect(api.as_("x", role, authority=authority).get("/v1/audit/checkpoint"), 403, "forbidden")
 
 
 def test_no_checkpoint_is_exported_for_a_broken_chain(api, db, backend):

@@ -128,6 +128,7 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Rule(ADMIN, ITEM),
     ("GET", "/v1/audit"): Rule(ADMIN, COLLECTION),
     ("GET", "/v1/audit/verify"): Rule(ADMIN, COLLECTION),
+    ("GET", "/v1/audit/checkpoint"): Rule(ADMIN, COLLECTION),
     # reports (SPEC §10): aggregates only
     ("GET", "/v1/reports/summary"): Rule(REPORTS, COLLECTION),
     ("GET", "/v1/reports/timeliness"): Rule(REPORTS, COLLECTION),
