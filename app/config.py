@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.rules.audit_mac import KEY_ID_PATTERN, MIN_KEY_LENGTH, KeyRing
+from app.audit_keys import KEY_ID_PATTERN, MIN_KEY_LENGTH, KeyRing
 
 DEFAULT_DEV_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
 # Seals the audit chain outside production when no key is configured; refused in production.

@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from app.rules.audit_mac import KeyRing
+from app.audit_keys import KeyRing
 
 ROOT = Path(__file__).resolve().parent.parent
 

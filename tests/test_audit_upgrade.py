@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from app.audit_keys import KeyRing
 from app.config import Settings
 from app.db import Database, configure_sqlite, is_sqlite_url, sync_url
 from app.migrations_state import upgrade
-from app.models.platform import AuditEntry, audit_chain_content
-from app.rules.audit_chain import GENESIS, entry_hash
-from app.rules.audit_mac import KeyRing
+from app.models.platform import AuditEntry
+from app.rules.audit_chain import GENESIS, chain_content, entry_hash
 from app.services.audit import seal_with
 from app.services.audit_verify import Verification, verify_chain
 from tests.test_migrations import scratch_url  # noqa: F401 - the fixture
@@ -54,7 +54,7 @@ def _legacy_chain(conn: sa.Connection) -> None:
     prev = GENESIS
     for seq, action in enumerate(("authority.created", "child.created"), start=1):
         values = {**_entry(action), "seq": seq}
-        link = entry_hash(prev, audit_chain_content(values))
+        link = entry_hash(prev, chain_content(values))
         conn.execute(sa.insert(table).values(**values, prev_hash=prev, hash=link))
         prev = link
     conn.execute(

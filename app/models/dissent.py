@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
@@ -25,29 +24,17 @@ from app.models.base import (
     version_column,
 )
 from app.models.conference import CategoryCode
-
-
-class DissentStatus(StrEnum):
-    raised = "raised"
-    resolved = "resolved"
-    withdrawn = "withdrawn"
-    awaiting_submission = "awaiting_submission"
-    awaiting_referral = "awaiting_referral"
-    submitted = "submitted"
-    referred = "referred"
-    under_review = "under_review"
-    decided = "decided"
-    lapsed = "lapsed"
-
-
-OPEN_STATUSES = (
-    DissentStatus.raised,
-    DissentStatus.awaiting_submission,
-    DissentStatus.awaiting_referral,
-    DissentStatus.submitted,
-    DissentStatus.referred,
-    DissentStatus.under_review,
+from app.vocab import (
+    OPEN_STATUSES,
+    DeadlineKind,
+    DeadlineStatusCode,
+    DissentStatus,
+    DissentSubject,
+    DissentSubjectCode,
+    RecordEntryKind,
+    ReviewOutcomeCode,
 )
+
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
 
 _version = version_column()
@@ -57,7 +44,7 @@ class Dissent(SQLModel, table=True):
     __tablename__ = "dissent"
     __table_args__ = (
         in_list("status", [s.value for s in DissentStatus], "status"),
-        in_list("subject", ["plan", "category", "registration"], "subject"),
+        in_list("subject", [s.value for s in DissentSubject], "subject"),
         # One open dissent per person, conference and subject, whatever races happen.
         partial_index(
             "uq_dissent_open_per_subject",
@@ -116,6 +103,12 @@ class Dissent(SQLModel, table=True):
     submission: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     referred_at: datetime | None = utc()
     referral_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    # The rest of the chair's written referral: the precise nature of the agency's dissent and
+    # the course of action agreed with the senior manager ({nature_of_dissent, ...}).
+    referral: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    # The decisions the dissent was raised against, as they stood then: [{child_id, decision_id,
+    # outcome, categories}]. A decision replaced later in the meeting does not change this.
+    raised_against: list[dict[str, Any]] = json_field()
     lapsed_at: datetime | None = utc()
     review_meeting_held_on: date | None = None
     review_meeting_members: list[str] | None = Field(
@@ -133,20 +126,16 @@ class Dissent(SQLModel, table=True):
     )
     family_informed_by: str | None = Field(default=None, max_length=200)
     family_informed_on: date | None = None
+    # Why someone other than the person the reviewer named told the family.
+    family_informed_other_reason: str | None = Field(
+        default=None, sa_column=sa.Column(sa.Text(), nullable=True)
+    )
     reconvened_conference_id: uuid.UUID | None = fk("conference.id", nullable=True, index=False)
     version: int = Field(default=1, sa_column=_version)
     created_at: datetime = utc(nullable=False, default_now=True)
     updated_at: datetime = utc(nullable=False, default_now=True)
 
     __mapper_args__ = {"version_id_col": _version}
-
-
-class DeadlineKind(StrEnum):
-    written_submission = "written_submission"
-    referral = "referral"
-    review_meeting = "review_meeting"
-    review_response = "review_response"
-    appeal_response = "appeal_response"
 
 
 class Deadline(SQLModel, table=True):
@@ -202,13 +191,6 @@ class Deadline(SQLModel, table=True):
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
-class RecordEntryKind(StrEnum):
-    decision = "decision"
-    amended_decision = "amended_decision"
-    review_note = "review_note"
-    appeal_response = "appeal_response"
-
-
 class ChildRecordEntry(SQLModel, table=True):
     """A line in the child's timeline."""
 
@@ -240,7 +222,7 @@ class _In(BaseModel):
 
 
 class DissentCreate(_In):
-    subject: Literal["plan", "category", "registration"]
+    subject: DissentSubjectCode
     child_ids: list[uuid.UUID] | None = PField(
         default=None, max_length=20, description="Defaults to every child in the meeting"
     )
@@ -256,41 +238,6 @@ class ResolutionIn(_In):
 
 class WithdrawalIn(_In):
     reason: str = LongText
-
-
-class ProfessionalDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
-    agency_address: str = PField(min_length=1, max_length=1000)
-    phone: str = PField(min_length=3, max_length=40)
-    email: EmailStr = PField(max_length=254)
-
-
-class ManagerDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    contact: str = PField(min_length=1, max_length=300)
-
-
-class ChildOnForm(_In):
-    name: str = PField(min_length=1, max_length=200)
-    date_of_birth: IsoDate | None = PField(default=None, description="Empty for an unborn baby")
-
-
-class WrittenSubmissionIn(_In):
-    professional: ProfessionalDetails
-    manager: ManagerDetails
-    children: list[ChildOnForm] = PField(min_length=1, max_length=20)
-    conference_date: IsoDate
-    child_subject_to_plan: bool
-    discussed_with_line_manager_and_safeguarding_lead: bool
-    rationale: str = LongText
-    signed_name: str = PField(min_length=1, max_length=200)
-    signed_on: IsoDate
-
-
-class ReferralIn(_In):
-    note: str = LongText
 
 
 class ReviewMeetingIn(_In):
@@ -310,7 +257,7 @@ class ReconveneIn(_In):
 
 
 class ReviewDecisionIn(_In):
-    outcome: Literal["uphold", "change_category", "reconvene"]
+    outcome: ReviewOutcomeCode
     new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
     practice_improvements: str | None = PField(default=None, max_length=20000)
     written_note: str = LongText
@@ -323,13 +270,19 @@ class ReviewDecisionIn(_In):
 class FamilyInformedIn(_In):
     informed_by: str = PField(min_length=1, max_length=200)
     informed_on: IsoDate
+    other_informant_reason: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Why someone other than the person the reviewer named told the family",
+    )
 
 
 class DeadlinePublic(BaseModel):
     kind: DeadlineKind
     due_at: datetime
     due_date: date
-    status: Literal["pending", "met", "missed", "cancelled"]
+    status: DeadlineStatusCode
     met_at: datetime | None
     explanation: str
     responsible_role: str
@@ -340,6 +293,27 @@ class DissenterPublic(BaseModel):
     name: str
     role_title: str
     agency: str
+
+
+class ReferralDetails(BaseModel):
+    nature_of_dissent: str | None
+    course_of_action: str | None
+    senior_manager: str | None
+
+
+class DecisionSnapshot(BaseModel):
+    decision_id: uuid.UUID
+    outcome: str
+    categories: list[str]
+
+
+class DissentDecision(BaseModel):
+    """For one child: the decision the dissent was raised against, beside the current one."""
+
+    child_id: uuid.UUID
+    raised_against: DecisionSnapshot | None
+    current: DecisionSnapshot | None
+    changed: bool
 
 
 class DissentHistoryItem(BaseModel):
@@ -370,6 +344,7 @@ class DissentPublic(DissentSummary):
     submission: dict[str, Any] | None
     submitted_at: datetime | None
     referral_note: str | None
+    referral: ReferralDetails | None
     referred_at: datetime | None
     lapsed_at: datetime | None
     review_meeting_held_on: date | None
@@ -382,6 +357,8 @@ class DissentPublic(DissentSummary):
     family_informant: dict[str, str] | None
     family_informed_by: str | None
     family_informed_on: date | None
+    family_informed_other_reason: str | None
     reconvened_conference_id: uuid.UUID | None
+    decisions: list[DissentDecision]
     deadlines: list[DeadlinePublic]
     history: list[DissentHistoryItem]

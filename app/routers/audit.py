@@ -12,15 +12,15 @@ from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
 from app.models.base import IsoDateTime, in_service_range
 from app.models.platform import AuditEntry
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, encode_cursor
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, MAX_SEQ, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit
 from app.services import audit as audit_service
 from app.services import audit_verify
 from app.services.journal import audit_list
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
-MAX_SEQ = 2**31 - 1  # seq is a 32-bit column: a larger cursor would fail in the database
 # An instant the service can place (years 1900-2200): far-out offsets cannot overflow in UTC.
 Instant = Annotated[IsoDateTime, AfterValidator(in_service_range)]
 
@@ -81,8 +81,7 @@ async def list_audit(
 ) -> Page[AuditEntryPublic]:
     """The authority's audit log, newest first, filtered by entity, actor and time. Reading
     it is itself recorded (`audit.list`, with the entries shown)."""
-    after = decode_cursor(cursor, 1)
-    rows = await audit_service.list_entries(
+    rows, next_cursor = await audit_service.list_entries(
         ctx.session,
         chain_key=ctx.authority.code,
         entity_kind=entity_kind,
@@ -90,21 +89,14 @@ async def list_audit(
         actor=actor,
         since=since,
         until=until,
-        before_seq=_seq(after[0]) if after else None,
-        limit=limit + 1,
+        limit=limit,
+        cursor=cursor,
         keys=settings.audit_keys,
     )
-    items = [_audit_public(r) for r in rows[:limit]]
-    next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit else None
+    items = [_audit_public(r) for r in rows]
     filters = {"entity_kind": entity_kind, "entity_id": entity_id, "actor": actor, "from": since, "to": until}
     audit_list(ctx, "audit", [i.seq for i in items], filters)
     return Page(items=items, next_cursor=next_cursor)
-
-
-def _seq(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEQ:
-        return value
-    raise RuleViolation("the cursor is not valid", code="invalid_cursor")
 
 
 def _audit_public(entry: AuditEntry) -> AuditEntryPublic:

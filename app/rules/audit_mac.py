@@ -12,33 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from app.audit_keys import KeyRing
 from app.rules.audit_chain import GENESIS, ChainBreak, canonical, entry_hash
-
-KEY_ID_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
-MIN_KEY_LENGTH = 32
-
-
-@dataclass(frozen=True)
-class KeyRing:
-    """The audit MAC keys by id; `current_id` seals, every key verifies."""
-
-    current_id: str
-    keys: Mapping[str, bytes]
-
-    def __post_init__(self) -> None:
-        if self.current_id not in self.keys:
-            raise ValueError(f"the current audit key id {self.current_id!r} has no key")
-
-    @property
-    def current(self) -> tuple[str, bytes]:
-        return self.current_id, self.keys[self.current_id]
-
-    def __repr__(self) -> str:  # never the keys themselves
-        return f"KeyRing(current_id={self.current_id!r}, key_ids={sorted(self.keys)!r})"
 
 
 def _mac(key: bytes, *parts: object) -> str:

@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.audit_keys import KeyRing
 from app.models.base import table_of
-from app.models.platform import AuditChainHead, AuditEntry, audit_chain_content
-from app.rules.audit_chain import GENESIS, entry_hash
-from app.rules.audit_mac import KeyRing, Seal, entry_mac, head_mac, head_problem
+from app.models.platform import AuditChainHead, AuditEntry
+from app.pagination import Key, Keyset, cursor_int, keyset_page
+from app.rules.audit_chain import GENESIS, chain_content, entry_hash
+from app.rules.audit_mac import Seal, entry_mac, head_mac, head_problem
 
 log = logging.getLogger("app.audit")
 PENDING = "pending_audit"
@@ -61,6 +63,10 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
+
+
+def _seq(entry: AuditEntry) -> int:
+    return chain_link(entry)[0]
 
 
 def chain_link(entry: AuditEntry) -> tuple[int, str, str]:
@@ -162,7 +168,7 @@ def _seal_chain(connection: sa.Connection, key: str, ring: KeyRing) -> int:
         links = []
         for row in rows:
             seq += 1
-            link = entry_hash(prev, audit_chain_content({**row, "seq": seq}))
+            link = entry_hash(prev, chain_content({**row, "seq": seq}))
             links.append(
                 {
                     "entry_id": row["id"],
@@ -218,10 +224,12 @@ async def list_entries(
     actor: str | None,
     since: datetime | None,
     until: datetime | None,
-    before_seq: int | None,
     limit: int,
+    cursor: str | None,
     keys: KeyRing,
-) -> list[AuditEntry]:
+) -> tuple[list[AuditEntry], str | None]:
+    """The chain's sealed entries, newest first, filtered."""
+    after = _PAGE.parse(cursor)
     await seal(session, chain_key, keys=keys)
     query = select(AuditEntry).where(AuditEntry.chain_key == chain_key, col(AuditEntry.seq).is_not(None))
     if entity_kind is not None:
@@ -234,7 +242,11 @@ async def list_entries(
         query = query.where(col(AuditEntry.occurred_at) >= since)
     if until is not None:
         query = query.where(col(AuditEntry.occurred_at) < until)
-    if before_seq is not None:
-        query = query.where(col(AuditEntry.seq) < before_seq)
-    rows = await session.exec(query.order_by(sa.desc(col(AuditEntry.seq))).limit(limit))
-    return list(rows.all())
+
+    async def fetch(q: Any) -> list[AuditEntry]:
+        return list((await session.exec(q)).all())
+
+    return await keyset_page(_PAGE, query, fetch, after=after, limit=limit)
+
+
+_PAGE: Keyset[AuditEntry] = Keyset((Key(col(AuditEntry.seq), cursor_int, _seq),))

@@ -24,18 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.audit_keys import KeyRing
 from app.errors import Conflict, RuleViolation
 from app.models.base import table_of
-from app.models.platform import AuditChainHead, AuditCheckpoint, AuditEntry, audit_chain_content
-from app.rules.audit_chain import ChainBreak, canonical_time
-from app.rules.audit_mac import (
-    ChainWalk,
-    KeyRing,
-    Seal,
-    checkpoint_mac,
-    checkpoint_problem,
-    head_problem,
-)
+from app.models.platform import AuditChainHead, AuditCheckpoint, AuditEntry
+from app.rules.audit_chain import ChainBreak, canonical_time, chain_content
+from app.rules.audit_mac import ChainWalk, Seal, checkpoint_mac, checkpoint_problem, head_problem
 from app.services.audit import SYSTEM_CHAIN, insert_ignoring_conflicts, seal
 
 log = logging.getLogger("app.audit")
@@ -144,8 +138,7 @@ async def _position_problem(
 
 def _walk_batch(walk: ChainWalk, rows: list[Any]) -> None:
     walk.feed(
-        (r["id"], r["seq"], r["prev_hash"], r["hash"], r["mac"], r["key_id"], audit_chain_content(r))
-        for r in rows
+        (r["id"], r["seq"], r["prev_hash"], r["hash"], r["mac"], r["key_id"], chain_content(r)) for r in rows
     )
 
 

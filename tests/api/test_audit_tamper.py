@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from app import worker
 from app.config import Settings
-from app.models.platform import AuditEntry, audit_chain_content
-from app.rules.audit_chain import entry_hash
+from app.models.platform import AuditEntry
+from app.rules.audit_chain import chain_content, entry_hash
 from app.services import audit_verify
 from app.services.audit import seal_with
 from tests.support import Api, create_authority, create_child, expect
@@ -111,7 +111,7 @@ def rewrite_without(db: sa.Connection, chain: str, doomed: int, *, clear_macs: b
     )
     for row in entries[doomed:]:
         values = {**row._mapping, "seq": row.seq - 1}
-        new_hash = entry_hash(prev, audit_chain_content(values))
+        new_hash = entry_hash(prev, chain_content(values))
         db.execute(
             sa.text(
                 "UPDATE audit_entry SET seq = :s, prev_hash = :p, hash = :h"

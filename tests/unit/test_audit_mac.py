@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from app.audit_keys import KeyRing
 from app.config import DEFAULT_DEV_AUDIT_KEY, Settings
 from app.rules.audit_chain import GENESIS, canonical_time, entry_hash
 from app.rules.audit_mac import (
     ChainWalk,
-    KeyRing,
     Seal,
     checkpoint_mac,
     checkpoint_problem,
