@@ -27,7 +27,7 @@ from app.models.appeal import (
 from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
-from app.services import conferences
+from app.services import conferences, documents
 from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
 from app.services.journal import audit, record_change
 from app.services.scope import row_filter
@@ -234,6 +234,7 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             "lodged_by_lead_social_worker": appeal.lead_social_worker_name is not None,
         },
     )
+    await documents.issue_for_step(ctx, "appeal_lodged", conference=conference, appeal=appeal)
     return appeal
 
 
@@ -294,6 +295,7 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
             "conference_id": str(appeal.conference_id),
         },
     )
+    await documents.issue_for_step(ctx, "appeal_response", appeal=appeal)
     return appeal
 
 

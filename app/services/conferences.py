@@ -40,6 +40,7 @@ from app.rules.access import (
     is_conference_chair,
 )
 from app.rules.dissent import compute as compute_deadline
+from app.services import documents
 from app.services.journal import audit, record_change
 from app.services.scope import row_filter
 
@@ -476,6 +477,7 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
         },
     )
     await close_meeting_dissents(ctx, conference)
+    await documents.issue_for_step(ctx, "meeting_end", conference=conference)
     return conference
 
 

@@ -53,7 +53,7 @@ from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.access import is_conference_chair
 from app.rules.dissent import Action
-from app.services import conferences
+from app.services import conferences, documents
 from app.services.journal import audit, emit, pending_events, record_change
 from app.services.scope import row_filter
 
@@ -413,6 +413,7 @@ async def withdraw_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: WithdrawalI
     dissent.withdrawn_at = ctx.now
     await _move(ctx, dissent, Action.withdraw, "dissent.withdrawn")
     await cancel_open_deadlines(ctx, dissent.id)
+    await documents.refresh_minutes(ctx, dissent, conference=conference)
     return dissent
 
 
@@ -500,6 +501,7 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
     await meet_deadline(ctx, dissent.id, DeadlineKind.written_submission)
     await _move(ctx, dissent, Action.submit, "dissent.submitted")
     await _start_review_deadlines(ctx, dissent, conference)
+    await documents.issue_for_step(ctx, "written_submission", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent
 
@@ -514,6 +516,7 @@ async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) ->
     await _move(ctx, dissent, Action.refer, "dissent.referred")
     await meet_deadline(ctx, dissent.id, DeadlineKind.referral)
     await _start_review_deadlines(ctx, dissent, conference)
+    await documents.issue_for_step(ctx, "referral", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent
 
@@ -579,6 +582,7 @@ async def decide_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewDecisio
     await _move(ctx, dissent, Action.decide, "dissent.decided", {"outcome": data.outcome})
     await meet_deadline(ctx, dissent.id, DeadlineKind.review_response)
     await _share_review_note(ctx, dissent, conference)
+    await documents.issue_for_step(ctx, "review_decision", conference=conference, dissent=dissent)
     return dissent
 
 
@@ -737,6 +741,7 @@ async def record_family_informed(ctx: Ctx, dissent_id: uuid.UUID, *, data: Famil
 async def _lapse(ctx: Ctx, dissent: Dissent) -> None:
     dissent.lapsed_at = ctx.now
     await _move(ctx, dissent, Action.lapse, "dissent.lapsed")
+    await documents.refresh_minutes(ctx, dissent)
 
 
 async def lapse_if_due(ctx: Ctx, dissent: Dissent) -> bool:
