@@ -129,6 +129,7 @@ async def issue_for_step(
         assert subject is not None, "a step issues documents about a meeting, a dissent or an appeal"
         conference = await ctx.session.get(Conference, subject.conference_id)
         assert conference is not None  # foreign key
+    await ctx.session.flush()  # the step's own changes (deadlines started) are part of the content
     issued: list[Document] = []
     for kind, rule in ctx.profile.documents.for_step(step):
         if step == "meeting_end":
