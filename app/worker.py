@@ -1,4 +1,5 @@
-"""The worker: deadline sweep and webhook delivery. Safe to run on several machines at once.
+"""The worker: deadline sweep, webhook delivery and the PDFs of issued documents. Safe to run
+on several machines at once.
 
 * Sweep: marks deadlines `approaching` (from the start of the working day before the due
   date) and `missed` (after it), each exactly once, and lapses dissents whose own written step
@@ -38,7 +39,7 @@ from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.rules.webhooks import backoff_seconds, signature_header
 from app.security import Principal
-from app.services import audit, dissents
+from app.services import audit, dissents, document_renditions
 from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhooks import validate_url
@@ -61,6 +62,7 @@ class PassResult:
     delivered: int = 0
     failed: int = 0
     sealed: int = 0
+    rendered: int = 0
 
 
 async def seal_audit(db: Database) -> int:
@@ -331,6 +333,7 @@ async def run_once(db: Database, settings: Settings, client: httpx.AsyncClient |
     client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
     try:
         swept = await sweep(db, settings)
+        swept.rendered = await document_renditions.render_pending(db, settings)
         delivered = await deliver(db, settings, client)
         swept.sealed = await seal_audit(db)
     finally:
@@ -358,7 +361,7 @@ async def run(settings: Settings, *, once: bool) -> PassResult:
                     result = PassResult()
                     if once:
                         raise
-                for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed"):
+                for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed", "rendered"):
                     setattr(total, field, getattr(total, field) + getattr(result, field))
                 log.info("worker pass", extra={"fields": result.__dict__})
                 if once or stop.is_set():

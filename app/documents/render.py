@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import threading
@@ -140,6 +141,9 @@ def _print_setup() -> tuple[Any, Any, Any]:
 
 
 _BASE_URL = ASSETS.as_uri() + "/"
+# Drop the font configuration before the interpreter tears its modules down (its finaliser
+# needs them).
+atexit.register(_print_setup.cache_clear)
 
 
 def html_to_pdf(html: str, *, title: str, lang: str) -> bytes:
@@ -158,6 +162,12 @@ def html_to_pdf(html: str, *, title: str, lang: str) -> bytes:
     return pdf
 
 
+def warm_up() -> None:
+    """Load WeasyPrint, Pango and the packaged fonts by rendering a page: the first render in
+    a process costs seconds, which the first issued document should not pay."""
+    html_to_pdf('<!DOCTYPE html><html lang="en"><title>-</title><p>-</p></html>', title="-", lang="en")
+
+
 async def render_pdf(html: str, *, title: str, lang: str) -> bytes:
     """`html_to_pdf` on a worker thread, off the event loop."""
     result: bytes = await anyio.to_thread.run_sync(partial(html_to_pdf, html, title=title, lang=lang))
@@ -172,4 +182,5 @@ __all__ = [
     "render_pdf",
     "template_exists",
     "template_version",
+    "warm_up",
 ]

@@ -44,8 +44,7 @@ class Document(SQLModel, table=True):
     lang: str = Field(max_length=35)
     template: str = Field(max_length=200)
     template_version: str = Field(max_length=64)
-    sha256: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("blob.sha256"), nullable=False))
-    size: int
+    # The issued words: the HTML, fixed at issue (its hash is in the issuing audit entry).
     html_sha256: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("blob.sha256"), nullable=False))
     # The structured content the document was rendered from (`application/json`).
     content: dict[str, Any] = json_field(default_factory=dict)
@@ -54,6 +53,32 @@ class Document(SQLModel, table=True):
     issued_at: datetime = utc(nullable=False)
     issued_by: str = Field(max_length=200)
     replaces: uuid.UUID | None = fk("document.id", nullable=True, index=False)
+
+
+class DocumentRendition(SQLModel, table=True):
+    """The PDF of a document, rendered once from its stored HTML: by the worker just after
+    the step commits, or by the first read that needs it, whichever comes first (the primary
+    key keeps exactly one). Never changes (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "document_rendition"
+
+    document_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("document.id"), primary_key=True)
+    )
+    sha256: str = Field(sa_column=sa.Column(sa.String(64), sa.ForeignKey("blob.sha256"), nullable=False))
+    size: int
+    rendered_at: datetime = utc(nullable=False)
+
+
+class DocumentRenderQueue(SQLModel, table=True):
+    """Documents whose PDF is still to be rendered: added when a document is issued, removed
+    when its PDF is recorded. Keeps the worker's pass as small as the backlog."""
+
+    __tablename__ = "document_render_queue"
+
+    document_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid(), sa.ForeignKey("document.id"), primary_key=True)
+    )
 
 
 class DocumentReader(SQLModel, table=True):
@@ -86,8 +111,12 @@ class DocumentSummary(BaseModel):
     title: str
     subject: dict[str, str]
     issued_at: datetime
-    sha256: str = Field(description="SHA-256 of the PDF's bytes, as stored and served")
-    size: int
+    sha256: str | None = Field(
+        description="SHA-256 of the PDF's bytes, as stored and served; null until the PDF is rendered "
+        "(the worker renders it just after the step, and a request for the PDF renders it if not yet)"
+    )
+    size: int | None = Field(description="The PDF's size in bytes, once rendered")
+    html_sha256: str = Field(description="SHA-256 of the issued HTML (the document's words), fixed at issue")
     template: str
     template_version: str
     recipients: list[RecipientPublic]
@@ -97,5 +126,4 @@ class DocumentSummary(BaseModel):
 
 class DocumentPublic(DocumentSummary):
     lang: str
-    html_sha256: str
     content: dict[str, Any]

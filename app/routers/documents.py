@@ -112,22 +112,16 @@ async def list_conference_documents(
 async def get_document(
     document_id: uuid.UUID, request: Request, ctx: CtxDep, _: Principal = require_roles(*READERS)
 ) -> DocumentPublic | Response:
-    """One issued document, by content negotiation: `application/pdf` (the stored PDF/UA
-    bytes), `text/html` (the stored HTML) or `application/json` (the document's record and
-    the structured content it was rendered from; the default). The bytes never change:
-    `ETag` is their SHA-256."""
+    """One issued document, by content negotiation: `application/pdf` (the PDF/UA, rendered
+    once from the issued HTML, by the worker or by the first request for it), `text/html`
+    (the issued HTML) or `application/json` (the document's record and the structured
+    content it was rendered from; the default). The bytes never change: `ETag` is their
+    SHA-256."""
     media = negotiate(request.headers.get("accept"))
     document = await service.get_document(ctx, document_id, as_format=media)
     if media == JSON:
-        summary = service.summary(document, await service.replaced_by(ctx, document))
-        public = DocumentPublic(
-            **summary.model_dump(),
-            lang=document.lang,
-            html_sha256=document.html_sha256,
-            content=document.content,
-        )
-        return public
-    key = document.sha256 if media == PDF else document.html_sha256
+        return await service.document_public(ctx, document)
+    key = await service.pdf_key(ctx, document) if media == PDF else document.html_sha256
     data = await service.document_bytes(ctx, key)
     filename = f"{document.kind}-{document.id}.{'pdf' if media == PDF else 'html'}"
     headers = {

@@ -20,10 +20,18 @@ from app.deps import Ctx
 from app.errors import Forbidden, NotFound
 from app.models.appeal import Appeal
 from app.models.conference import Conference
-from app.models.document import Document, DocumentReader, DocumentSubject, DocumentSummary, RecipientPublic
+from app.models.document import (
+    Document,
+    DocumentPublic,
+    DocumentReader,
+    DocumentRendition,
+    DocumentSubject,
+    DocumentSummary,
+    RecipientPublic,
+)
 from app.pagination import cursor_uuid, decode_cursor, encode_cursor
 from app.rules import documents as rules
-from app.services import appeals, conferences, dissents
+from app.services import appeals, conferences, dissents, document_renditions
 from app.services.journal import audit
 from app.services.scope import row_filter
 from app.storage import blob_store
@@ -108,8 +116,10 @@ async def list_documents(
     more = len(rows) > limit
     rows = rows[:limit]
     audit(ctx, "document.listed", subject_kind.value, subject_id, {"count": len(rows)})
-    successors = await _successors(ctx, [d.id for d in rows])
-    items = [summary(d, successors.get(d.id)) for d in rows]
+    ids = [d.id for d in rows]
+    successors = await _successors(ctx, ids)
+    pdfs = await _renditions(ctx, ids)
+    items = [summary(d, pdfs.get(d.id), successors.get(d.id)) for d in rows]
     return items, encode_cursor([str(rows[-1].id)]) if more and rows else None
 
 
@@ -122,15 +132,27 @@ async def _successors(ctx: Ctx, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UU
     return {replaced: successor for replaced, successor in found.all() if replaced is not None}
 
 
-def summary(document: Document, replaced_by: uuid.UUID | None = None) -> DocumentSummary:
+async def _renditions(ctx: Ctx, ids: list[uuid.UUID]) -> dict[uuid.UUID, DocumentRendition]:
+    if not ids:
+        return {}
+    found = await ctx.session.exec(
+        select(DocumentRendition).where(col(DocumentRendition.document_id).in_(ids))
+    )
+    return {r.document_id: r for r in found.all()}
+
+
+def summary(
+    document: Document, pdf: DocumentRendition | None, replaced_by: uuid.UUID | None = None
+) -> DocumentSummary:
     return DocumentSummary(
         id=document.id,
         kind=document.kind,
         title=document.title,
         subject={"kind": document.subject_kind, "id": str(document.subject_id)},
         issued_at=document.issued_at,
-        sha256=document.sha256,
-        size=document.size,
+        sha256=pdf.sha256 if pdf else None,
+        size=pdf.size if pdf else None,
+        html_sha256=document.html_sha256,
         template=document.template,
         template_version=document.template_version,
         recipients=[RecipientPublic.model_validate(r) for r in document.recipients],
@@ -163,8 +185,17 @@ async def get_document(ctx: Ctx, document_id: uuid.UUID, *, as_format: str) -> D
     return document
 
 
-async def replaced_by(ctx: Ctx, document: Document) -> uuid.UUID | None:
-    return (await _successors(ctx, [document.id])).get(document.id)
+async def document_public(ctx: Ctx, document: Document) -> DocumentPublic:
+    pdf = (await _renditions(ctx, [document.id])).get(document.id)
+    successor = (await _successors(ctx, [document.id])).get(document.id)
+    return DocumentPublic(
+        **summary(document, pdf, successor).model_dump(), lang=document.lang, content=document.content
+    )
+
+
+async def pdf_key(ctx: Ctx, document: Document) -> str:
+    """The PDF's blob key, rendering the PDF now if the worker has not yet."""
+    return (await document_renditions.ensure_pdf(ctx, document)).sha256
 
 
 async def document_bytes(ctx: Ctx, key: str) -> bytes:

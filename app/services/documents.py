@@ -1,6 +1,13 @@
-"""Issuing documents: when a written step completes, its document is rendered once, stored
-with its SHA-256, and recorded with its template, recipients, audit entry and event, all in
-the transaction that completes the step.
+"""Issuing documents: when a written step completes, its document is issued in the same
+transaction: its content gathered, its HTML rendered from the profile's template and stored
+with its SHA-256, and the document recorded with its template, recipients, audit entry
+(carrying the hash) and `document.issued` event.
+
+The PDF is rendered from that stored HTML after the commit (`document_renditions`): by the
+worker on its next pass, or by the first request for the PDF if that comes sooner. Rendering
+a PDF costs a CPU-bound 0.1-0.3 s; in the request it would hold the step's locks (on SQLite,
+every writer) that long, and a submission that also re-issues the minutes extract would pay
+it twice. The words are fixed at issue either way: the PDF is made from the issued HTML.
 
 The profile says which documents each step issues (`documents.kinds`, each kind bound to
 its step by `STEP_OF_DOCUMENT`), with which template and to which kinds of recipient. A
@@ -21,12 +28,12 @@ from sqlmodel import col, select
 
 from app.db import new_id
 from app.deps import Ctx
-from app.documents.render import render_html, render_pdf, template_version
+from app.documents.render import render_html, template_version
 from app.models.appeal import Appeal
 from app.models.base import table_of
 from app.models.conference import Conference
 from app.models.dissent import Dissent
-from app.models.document import Document, DocumentReader, DocumentSubject
+from app.models.document import Document, DocumentReader, DocumentRenderQueue, DocumentSubject
 from app.profiles.schema import DocumentKind, DocumentRule, DocumentStep
 from app.rules import documents as rules
 from app.services import document_content
@@ -47,8 +54,8 @@ async def issue_document(
     gathered: document_content.Gathered,
     replaces: uuid.UUID | None = None,
 ) -> Document:
-    """Render, store and record one document, with its audit entry (carrying the hash, so the
-    audit chain covers the document) and its `document.issued` event."""
+    """Render the HTML, store it and record the document, with its audit entry (carrying the
+    hash, so the audit chain covers the document) and its `document.issued` event."""
     document_id = new_id()
     lang = ctx.profile.documents.language
     recipients = rules.recipients(ctx.profile, rule.recipients, gathered.facts)
@@ -63,10 +70,7 @@ async def issue_document(
         "recipients": recipients,
     }
     html = render_html(rule.template, content)
-    pdf = await render_pdf(html, title=rule.title, lang=lang)
-    store = blob_store()
-    pdf_blob = await store.put(ctx.session, pdf, media_type="application/pdf")
-    html_blob = await store.put(ctx.session, html.encode("utf-8"), media_type=HTML_MEDIA_TYPE)
+    html_blob = await blob_store().put(ctx.session, html.encode("utf-8"), media_type=HTML_MEDIA_TYPE)
     document = Document(
         id=document_id,
         authority_id=ctx.authority.id,
@@ -78,8 +82,6 @@ async def issue_document(
         lang=lang,
         template=rule.template,
         template_version=template_version(rule.template),
-        sha256=pdf_blob.key,
-        size=pdf_blob.size,
         html_sha256=html_blob.key,
         content=content,
         recipients=recipients,
@@ -89,13 +91,13 @@ async def issue_document(
     )
     ctx.session.add(document)
     await ctx.session.flush()
+    ctx.session.add(DocumentRenderQueue(document_id=document.id))
     for person_id in sorted(rules.reader_ids(recipients)):
         ctx.session.add(DocumentReader(document_id=document.id, person_id=person_id))
     facts = {
         "kind": kind,
         "subject": {"kind": subject_kind.value, "id": str(subject_id)},
         "conference_id": str(conference_id),
-        "sha256": pdf_blob.key,
         "html_sha256": html_blob.key,
         "template": rule.template,
         "template_version": document.template_version,

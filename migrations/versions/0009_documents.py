@@ -5,6 +5,9 @@
 * `document`: an issued form, letter or minutes extract; append-only (triggers refuse
   UPDATE and DELETE); a correction is a new row naming the one it `replaces` (unique, so
   corrections form a chain).
+* `document_rendition`: a document's PDF, rendered once from its stored HTML after the
+  step commits (by the worker, or by the first read that needs it); append-only.
+* `document_render_queue`: documents whose PDF is still to be rendered (a work queue).
 * `document_reader`: the people named among a document's recipients, who may read it.
 
 Revision ID: 0009
@@ -42,11 +45,16 @@ def _create_triggers(dialect: str) -> None:
             "FOR EACH ROW EXECUTE FUNCTION issued_record_immutable()"
         )
         op.execute(
+            "CREATE TRIGGER document_rendition_immutable BEFORE UPDATE OR DELETE ON document_rendition "
+            "FOR EACH ROW EXECUTE FUNCTION issued_record_immutable()"
+        )
+        op.execute(
             "CREATE TRIGGER blob_immutable BEFORE UPDATE ON blob "
             "FOR EACH ROW EXECUTE FUNCTION issued_record_immutable()"
         )
     else:
-        for table, verbs in (("document", ("UPDATE", "DELETE")), ("blob", ("UPDATE",))):
+        tables = (("document", ("UPDATE", "DELETE")), ("document_rendition", ("UPDATE", "DELETE")), ("blob", ("UPDATE",)))
+        for table, verbs in tables:
             for verb in verbs:
                 op.execute(
                     f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
@@ -57,10 +65,13 @@ def _create_triggers(dialect: str) -> None:
 def _drop_triggers(dialect: str) -> None:
     if dialect == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS document_immutable ON document")
+        op.execute("DROP TRIGGER IF EXISTS document_rendition_immutable ON document_rendition")
         op.execute("DROP TRIGGER IF EXISTS blob_immutable ON blob")
         op.execute("DROP FUNCTION IF EXISTS issued_record_immutable()")
     else:
-        for name in ("document_no_update", "document_no_delete", "blob_no_update"):
+        names = ("document_no_update", "document_no_delete", "document_rendition_no_update",
+                 "document_rendition_no_delete", "blob_no_update")
+        for name in names:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
@@ -86,8 +97,6 @@ def upgrade() -> None:
     sa.Column('lang', sa.String(length=35), nullable=False),
     sa.Column('template', sa.String(length=200), nullable=False),
     sa.Column('template_version', sa.String(length=64), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('html_sha256', sa.String(length=64), nullable=False),
     sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('recipients', sa.JSON(), nullable=False),
@@ -100,7 +109,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['conference_id'], ['conference.id'], name=op.f('fk_document_conference_id_conference')),
     sa.ForeignKeyConstraint(['html_sha256'], ['blob.sha256'], name=op.f('fk_document_html_sha256_blob')),
     sa.ForeignKeyConstraint(['replaces'], ['document.id'], name=op.f('fk_document_replaces_document')),
-    sa.ForeignKeyConstraint(['sha256'], ['blob.sha256'], name=op.f('fk_document_sha256_blob')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_document')),
     sa.UniqueConstraint('replaces', name=op.f('uq_document_replaces'))
     )
@@ -108,6 +116,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_document_conference_id_id', ['conference_id', 'id'], unique=False)
         batch_op.create_index('ix_document_subject_id_id', ['subject_id', 'id'], unique=False)
 
+    op.create_table('document_rendition',
+    sa.Column('document_id', sa.Uuid(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('rendered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['document.id'], name=op.f('fk_document_rendition_document_id_document')),
+    sa.ForeignKeyConstraint(['sha256'], ['blob.sha256'], name=op.f('fk_document_rendition_sha256_blob')),
+    sa.PrimaryKeyConstraint('document_id', name=op.f('pk_document_rendition'))
+    )
+    op.create_table('document_render_queue',
+    sa.Column('document_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['document.id'], name=op.f('fk_document_render_queue_document_id_document')),
+    sa.PrimaryKeyConstraint('document_id', name=op.f('pk_document_render_queue'))
+    )
     op.create_table('document_reader',
     sa.Column('document_id', sa.Uuid(), nullable=False),
     sa.Column('person_id', sa.String(length=200), nullable=False),
@@ -126,6 +148,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_document_reader_person_id_document_id')
 
     op.drop_table('document_reader')
+    op.drop_table('document_render_queue')
+    op.drop_table('document_rendition')
     with op.batch_alter_table('document', schema=None) as batch_op:
         batch_op.drop_index('ix_document_subject_id_id')
         batch_op.drop_index('ix_document_conference_id_id')

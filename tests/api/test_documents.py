@@ -6,6 +6,7 @@ can read it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -17,6 +18,9 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from app.config import Settings
+from app.db import Database
+from app.services.document_renditions import render_pending
 from tests.support import Api, Caller, Meeting, expect, make_meeting, rows
 
 ENGLAND = "england-cp-conference"
@@ -94,6 +98,19 @@ def through_review(api: Api, profile: str) -> tuple[Meeting, str]:
     return m, dissent_id
 
 
+def render_pdfs(settings: Settings) -> int:
+    """One worker pass over the documents whose PDF is still to be rendered."""
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await render_pending(db, settings, batch=100)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
 def listing(caller: Caller, path: str) -> list[dict[str, Any]]:
     return list(expect(caller.get(path), 200)["items"])
 
@@ -161,8 +178,11 @@ EXPECTED_KINDS = {
 
 
 @pytest.mark.parametrize("profile", [ENGLAND, CARM, REGISTRATION])
-def test_each_written_step_issues_its_document(api: Api, profile: str, db: sa.Connection) -> None:
+def test_each_written_step_issues_its_document(
+    api: Api, profile: str, db: sa.Connection, settings: Settings
+) -> None:
     m, dissent_id = through_review(api, profile)
+    assert render_pdfs(settings) >= 3
     items = listing(m.reviewer, f"/v1/dissents/{dissent_id}/documents")
     assert [i["kind"] for i in items] == list(EXPECTED_KINDS[profile])
     for item in items:
@@ -247,9 +267,10 @@ def test_appeal_and_its_response_issue_documents(api: Api) -> None:
 
 
 def test_an_issued_document_is_the_same_on_every_read_and_its_hash_is_in_the_audit_chain(
-    api: Api, db: sa.Connection
+    api: Api, db: sa.Connection, settings: Settings
 ) -> None:
     m, dissent_id = through_review(api, ENGLAND)
+    render_pdfs(settings)
     form = by_kind(listing(m.reviewer, f"/v1/dissents/{dissent_id}/documents"))["dissent_form"]
     first, _ = pdf_of(m.reviewer, form["id"])
     second, _ = pdf_of(m.record, form["id"])
@@ -257,16 +278,43 @@ def test_an_issued_document_is_the_same_on_every_read_and_its_hash_is_in_the_aud
     html = [m.reviewer.get(f"/v1/documents/{form['id']}", headers={"Accept": "text/html"}) for _ in range(2)]
     assert html[0].content == html[1].content
     assert html[0].headers["etag"] == f'"{hashlib.sha256(html[0].content).hexdigest()}"'
-    entries = rows(
-        db,
-        "SELECT detail FROM audit_entry WHERE action = 'document.issued' AND entity_id = :i",
-        i=form["id"],
-    )
-    assert len(entries) == 1
-    detail = entries[0][0] if isinstance(entries[0][0], dict) else json.loads(entries[0][0])
-    assert detail["sha256"] == form["sha256"]
+    for action, field in (("document.issued", "html_sha256"), ("document.rendered", "sha256")):
+        entries = rows(
+            db,
+            "SELECT detail FROM audit_entry WHERE action = :a AND entity_id = :i",
+            a=action,
+            i=form["id"],
+        )
+        assert len(entries) == 1, action
+        detail = entries[0][0] if isinstance(entries[0][0], dict) else json.loads(entries[0][0])
+        assert detail[field] == form[field]
     admin = api.as_("admin-1", "admin", authority=m.authority)
     assert expect(admin.get("/v1/audit/verify"), 200)["ok"] is True
+
+
+def test_the_pdf_is_rendered_once_after_the_step_by_the_worker_or_the_first_read(
+    api: Api, db: sa.Connection, settings: Settings
+) -> None:
+    m = begin(api, ENGLAND)
+    dissent_id = m.raise_dissent("registration")["id"]
+    end(m)
+    expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=submission()), 200)
+    # The step's request issued the documents (HTML, hash, audit, event) and rendered no PDF.
+    assert rows(db, "SELECT count(*) FROM document_rendition")[0][0] == 0
+    queued = rows(db, "SELECT count(*) FROM document_render_queue")[0][0]
+    assert queued == rows(db, "SELECT count(*) FROM document")[0][0] == 3  # extract, form, new extract
+    (form,) = listing(m.professional, f"/v1/dissents/{dissent_id}/documents")
+    assert form["sha256"] is None and form["html_sha256"]
+    first, _ = pdf_of(m.professional, form["id"])  # the first read renders it
+    second, _ = pdf_of(m.professional, form["id"])
+    assert first == second
+    assert listing(m.professional, f"/v1/dissents/{dissent_id}/documents")[0]["sha256"] == (
+        hashlib.sha256(first).hexdigest()
+    )
+    assert render_pdfs(settings) == 2  # the worker renders the rest, not that one again
+    assert render_pdfs(settings) == 0
+    assert rows(db, "SELECT count(*) FROM document_rendition")[0][0] == 3
+    assert rows(db, "SELECT count(*) FROM document_render_queue")[0][0] == 0
 
 
 def test_an_issued_document_never_changes_in_the_database(api: Api, db: sa.Connection) -> None:
