@@ -420,6 +420,8 @@ def test_the_minutes_extract_lists_exactly_the_meetings_dissents(api: Api) -> No
     assert "A dissent in another meeting." not in text
     assert "Monday 29 December 2025" in text  # the written step's deadline, in words
     assert_accessible_pdf(pdf_of(m.chair, items[0]["id"])[1], items[0]["title"])
+    html = m.chair.get(f"/v1/documents/{items[0]['id']}", headers={"Accept": "text/html"})
+    assert_accessible_html(html.text)
 
 
 def test_a_meeting_without_dissent_says_so(api: Api) -> None:
