@@ -269,7 +269,7 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=40, help="runs per mode (with and without)")
     parser.add_argument("--smoke", action="store_true", help="3 iterations")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL"), help="PostgreSQL server URL")
-    parser.add_argument("--output", default="bench/documents_bench.json")
+    parser.add_argument("--output", default="bench/results/documents_bench.json")
     parser.add_argument("--fail-over-ms", type=float, default=None)
     args = parser.parse_args()
     iterations = 3 if args.smoke else args.iterations
@@ -333,6 +333,7 @@ def main() -> int:
         "p95_ms": round(percentile(render_times, 95), 1),
     }
     print(f"PDF rendered after the commit (worker): {result['pdf_render']}")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"load average {result['load_average']}; written to {args.output}")
     if args.fail_over_ms is not None and worst > args.fail_over_ms:
