@@ -149,7 +149,7 @@ def test_cli_worker_once_sweeps_then_delivers(api, db, settings, tmp_path):
             cwd=ROOT,
             env=worker_env(settings, TEST_CLOCK_ENABLED="true"),
             capture_output=True,
-            timeout=60,
+            timeout=180,  # the pass also renders the PDFs of the documents the flow issued
             check=False,
         )
         got = receiver.snapshot()
