@@ -13,6 +13,7 @@ lock, which no writer should wait on for a render.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import sqlalchemy as sa
@@ -33,6 +34,9 @@ from app.storage import blob_store
 
 log = logging.getLogger(__name__)
 RENDER_BATCH = 20
+# A pass stops starting renders after this long, so a backlog never holds up the webhook
+# deliveries and the sweep that follow; the rest waits for the next pass.
+RENDER_BUDGET_SECONDS = 5.0
 PDF = "application/pdf"
 _RENDITIONS = table_of(DocumentRendition)
 _QUEUE = table_of(DocumentRenderQueue)
@@ -96,7 +100,10 @@ async def render_pending(db: Database, settings: Settings, *, batch: int = RENDE
         ).all()
         html = {h: await blob_store().get(session, h) for _, h, _, _ in pending}
     rendered = 0
+    started = time.monotonic()
     for document_id, html_key, title, lang in pending:
+        if time.monotonic() - started > RENDER_BUDGET_SECONDS:
+            break
         data = html.get(html_key)
         if data is None:
             continue
