@@ -86,7 +86,13 @@ def _worker(authority: Authority) -> Principal:
     return Principal(sub="worker", name="Worker", roles=frozenset(), agency=None, authority=authority.code)
 
 
-async def render_pending(db: Database, settings: Settings, *, batch: int = RENDER_BATCH) -> int:
+async def render_pending(
+    db: Database,
+    settings: Settings,
+    *,
+    batch: int = RENDER_BATCH,
+    budget_seconds: float = RENDER_BUDGET_SECONDS,
+) -> int:
     """Render the PDFs of documents that have none yet, oldest first (one pass, `batch` at
     most). A failed render is logged and tried again on the next pass."""
     async with db.session() as session:
@@ -102,7 +108,7 @@ async def render_pending(db: Database, settings: Settings, *, batch: int = RENDE
     rendered = 0
     started = time.monotonic()
     for document_id, html_key, title, lang in pending:
-        if time.monotonic() - started > RENDER_BUDGET_SECONDS:
+        if time.monotonic() - started > budget_seconds:
             break
         data = html.get(html_key)
         if data is None:

@@ -104,7 +104,7 @@ def render_pdfs(settings: Settings) -> int:
     async def run() -> int:
         db = Database(settings)
         try:
-            return await render_pending(db, settings, batch=100)
+            return await render_pending(db, settings, batch=100, budget_seconds=float("inf"))
         finally:
             await db.dispose()
 
