@@ -14,13 +14,13 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app.config import Settings, get_settings
+from app.context import AuthorityCache
 from app.db import Database
-from app.deps import AuthorityCache
 from app.documents import render
-from app.errors import install_error_handlers
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
+from app.problems import install_error_handlers
 from app.profiles import all_profiles
 from app.routers import (
     appeals,

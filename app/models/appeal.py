@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -14,21 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, in_list, utc, version_column
 from app.models.dissent import DeadlinePublic, ReconveneIn
-
-
-class AppealStatus(StrEnum):
-    lodged = "lodged"
-    responded = "responded"
-
-
-class Relationship(StrEnum):
-    child = "child"
-    young_person = "young_person"
-    parent = "parent"
-    carer = "carer"
-    expectant_parent = "expectant_parent"
-    other_family = "other_family"
-
+from app.vocab import AppealOutcomeCode, AppealStatus, ComplaintAbout, Relationship
 
 _version = version_column()
 
@@ -125,7 +109,7 @@ class AppealCreate(_In):
 
 
 class AppealResponseIn(_In):
-    outcome: Literal["decision_confirmed", "reconvene"]
+    outcome: AppealOutcomeCode
     response_text: str = PField(min_length=1, max_length=20000)
     reconvene: ReconveneIn | None = PField(
         default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
@@ -158,7 +142,7 @@ class AppealPublic(AppealSummary):
 
 
 class ComplaintCreate(_In):
-    about: Literal["practitioner", "service"]
+    about: ComplaintAbout
     agency: str = PField(min_length=1, max_length=200)
     summary: str = PField(min_length=1, max_length=20000)
     conference_id: uuid.UUID | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -22,29 +21,9 @@ from app.models.base import (
     utc,
     version_column,
 )
+from app.vocab import AttendeeKind, ConferenceStatus, DecisionOutcome
 
 MAX_CHILDREN_PER_CONFERENCE = 20
-
-
-class ConferenceStatus(StrEnum):
-    scheduled = "scheduled"
-    in_progress = "in_progress"
-    ended = "ended"
-    cancelled = "cancelled"
-
-
-class AttendeeKind(StrEnum):
-    professional = "professional"
-    family = "family"
-    child = "child"
-    other = "other"
-
-
-class DecisionOutcome(StrEnum):
-    register = "register"
-    continue_ = "continue"
-    deregister = "deregister"
-    not_register = "not_register"
 
 
 _version = version_column()

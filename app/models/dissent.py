@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
@@ -25,29 +24,17 @@ from app.models.base import (
     version_column,
 )
 from app.models.conference import CategoryCode
-
-
-class DissentStatus(StrEnum):
-    raised = "raised"
-    resolved = "resolved"
-    withdrawn = "withdrawn"
-    awaiting_submission = "awaiting_submission"
-    awaiting_referral = "awaiting_referral"
-    submitted = "submitted"
-    referred = "referred"
-    under_review = "under_review"
-    decided = "decided"
-    lapsed = "lapsed"
-
-
-OPEN_STATUSES = (
-    DissentStatus.raised,
-    DissentStatus.awaiting_submission,
-    DissentStatus.awaiting_referral,
-    DissentStatus.submitted,
-    DissentStatus.referred,
-    DissentStatus.under_review,
+from app.vocab import (
+    OPEN_STATUSES,
+    DeadlineKind,
+    DeadlineStatusCode,
+    DissentStatus,
+    DissentSubject,
+    DissentSubjectCode,
+    RecordEntryKind,
+    ReviewOutcomeCode,
 )
+
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
 
 _version = version_column()
@@ -57,7 +44,7 @@ class Dissent(SQLModel, table=True):
     __tablename__ = "dissent"
     __table_args__ = (
         in_list("status", [s.value for s in DissentStatus], "status"),
-        in_list("subject", ["plan", "category", "registration"], "subject"),
+        in_list("subject", [s.value for s in DissentSubject], "subject"),
         # One open dissent per person, conference and subject, whatever races happen.
         partial_index(
             "uq_dissent_open_per_subject",
@@ -141,14 +128,6 @@ class Dissent(SQLModel, table=True):
     __mapper_args__ = {"version_id_col": _version}
 
 
-class DeadlineKind(StrEnum):
-    written_submission = "written_submission"
-    referral = "referral"
-    review_meeting = "review_meeting"
-    review_response = "review_response"
-    appeal_response = "appeal_response"
-
-
 class Deadline(SQLModel, table=True):
     """One procedural deadline, stored when it starts so sweeps and reports query it by
     `due_at` without recomputing calendars."""
@@ -202,13 +181,6 @@ class Deadline(SQLModel, table=True):
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
-class RecordEntryKind(StrEnum):
-    decision = "decision"
-    amended_decision = "amended_decision"
-    review_note = "review_note"
-    appeal_response = "appeal_response"
-
-
 class ChildRecordEntry(SQLModel, table=True):
     """A line in the child's timeline."""
 
@@ -240,7 +212,7 @@ class _In(BaseModel):
 
 
 class DissentCreate(_In):
-    subject: Literal["plan", "category", "registration"]
+    subject: DissentSubjectCode
     child_ids: list[uuid.UUID] | None = PField(
         default=None, max_length=20, description="Defaults to every child in the meeting"
     )
@@ -310,7 +282,7 @@ class ReconveneIn(_In):
 
 
 class ReviewDecisionIn(_In):
-    outcome: Literal["uphold", "change_category", "reconvene"]
+    outcome: ReviewOutcomeCode
     new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
     practice_improvements: str | None = PField(default=None, max_length=20000)
     written_note: str = LongText
@@ -329,7 +301,7 @@ class DeadlinePublic(BaseModel):
     kind: DeadlineKind
     due_at: datetime
     due_date: date
-    status: Literal["pending", "met", "missed", "cancelled"]
+    status: DeadlineStatusCode
     met_at: datetime | None
     explanation: str
     responsible_role: str

@@ -7,18 +7,17 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DissentSubject = Literal["plan", "category", "registration"]
-ReviewOutcome = Literal["uphold", "change_category", "reconvene"]
-DeadlineKind = Literal[
-    "written_submission",
-    "referral",
-    "review_meeting",
-    "review_response",
-    "appeal_response",
-    "appeal_lodging",  # the family's last day to appeal; shown on the conference, not a stored step
-]
-Confirmation = Literal["dissent_invitation", "appeal_rights_explained"]
-DecisionOutcomeCode = Literal["register", "continue", "deregister", "not_register"]
+from app.vocab import (
+    AppealOutcome,
+    Confirmation,
+    DeadlineAnchorCode,
+    DecisionOutcome,
+    DecisionOutcomeCode,
+    DissentSubjectCode,
+    ReviewOutcome,
+    RuleDeadlineKind,
+    WrittenStepStatus,
+)
 
 # The documents a procedure's steps can issue, and the step that issues each.
 DocumentKind = Literal[
@@ -71,10 +70,10 @@ class Labelled(_Strict):
 class DeadlineRule(_Strict):
     """`working_days` or `calendar_days` after the anchor date."""
 
-    kind: DeadlineKind
+    kind: RuleDeadlineKind
     working_days: int | None = Field(default=None, ge=0, le=365)
     calendar_days: int | None = Field(default=None, ge=0, le=365)
-    counted_from: Literal["meeting_date", "received"]
+    counted_from: DeadlineAnchorCode
     description: str
 
     @model_validator(mode="after")
@@ -87,7 +86,7 @@ class DeadlineRule(_Strict):
 class WrittenStep(_Strict):
     """What must happen in writing after a dissent stays unresolved at the end of the meeting."""
 
-    status: Literal["awaiting_submission", "awaiting_referral"]
+    status: WrittenStepStatus
     actor: Literal["dissenter", "chair"]
     deadline: DeadlineRule
     # A dissenter's own step lapses when missed; the service's own steps stay open, overdue.
@@ -110,7 +109,7 @@ class ReviewRules(_Strict):
 
 
 class DissentRules(_Strict):
-    subjects: list[DissentSubject] = Field(min_length=1)
+    subjects: list[DissentSubjectCode] = Field(min_length=1)
     written_step: WrittenStep
     review: ReviewRules
 
@@ -133,7 +132,7 @@ class AppealRules(_Strict):
                 raise ValueError("enabled appeals need deadlines and responder roles")
             if not self.outcomes or not self.appealable_outcomes:
                 raise ValueError("enabled appeals need outcomes and the decisions that can be appealed")
-            if not {o.code for o in self.outcomes} <= {"decision_confirmed", "reconvene"}:
+            if not {o.code for o in self.outcomes} <= set(AppealOutcome):
                 raise ValueError("unknown appeal outcome")
         elif not self.unavailable_detail:
             raise ValueError("a profile without appeals must say where families can go instead")
@@ -192,14 +191,14 @@ class Profile(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if set(self.decision_outcome_labels) != {"register", "continue", "deregister", "not_register"}:
+        if set(self.decision_outcome_labels) != set(DecisionOutcome):
             raise ValueError("decision_outcome_labels must label all four outcomes")
         for name, items in (("meeting_types", self.meeting_types), ("categories", self.categories)):
             codes = [i.code for i in items]
             if len(codes) != len(set(codes)):
                 raise ValueError(f"{name} has duplicate codes")
         outcomes = {o.code for o in self.dissent.review.outcomes}
-        if not outcomes <= {"uphold", "change_category", "reconvene"}:
+        if not outcomes <= set(ReviewOutcome):
             raise ValueError("unknown review outcome")
         if self.appeals.enabled != ("appeal_rights_explained" in self.end_confirmations):
             raise ValueError("a profile with appeals must require appeal rights to be explained")

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request, Response
 from app.deps import CtxDep, require_roles
 from app.errors import DomainError
 from app.models.document import DocumentPublic, DocumentSubject, DocumentSummary
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.routers.common import Problem
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, Problem
 from app.services import document_reads as service
 
 router = APIRouter(tags=["documents"])

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.errors import Conflict, RuleViolation
-from app.models.conference import ConferenceStatus as S
 from app.profiles.schema import Profile
+from app.vocab import ConferenceStatus as S
 
 TRANSITIONS: dict[tuple[S, str], S] = {
     (S.scheduled, "start"): S.in_progress,
@@ -119,4 +119,14 @@ def check_different_chair(profile: Profile, *, original_chair_id: str | None, ch
         raise RuleViolation(
             "a reconvened meeting in this procedure must have a different chair from the original",
             code="same_chair_not_allowed",
+        )
+
+
+def check_reconvene(outcome: str, *, reconvene_given: bool) -> None:
+    """The outcome `reconvene` (of a dissent review or an appeal) comes with the new
+    meeting's time and chair, and only it does."""
+    if (outcome == "reconvene") != reconvene_given:
+        raise RuleViolation(
+            "the outcome reconvene needs `reconvene` (time and chair of the new meeting), and only it does",
+            code="validation_error",
         )

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.principal import Principal
 from app.profiles.schema import Profile, RecipientKind
-from app.security import Principal
 
 # Roles that never read a document, whatever else is true: aggregates only (SPEC §8).
 NO_DOCUMENTS = frozenset({"reporting"})

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.models.appeal import Appeal
 from app.models.child import Child
-from app.models.conference import Attendee, AttendeeKind, Conference, ConferenceChild, Decision
+from app.models.conference import Attendee, Conference, ConferenceChild, Decision
 from app.models.dissent import Deadline, Dissent
 from app.rules.documents import Person, RecipientFacts
+from app.vocab import AttendeeKind
 
 
 @dataclass

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import and_, exists, or_
 from sqlmodel import col, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Forbidden, NotFound
 from app.models.appeal import Appeal
 from app.models.conference import Conference
@@ -29,11 +29,11 @@ from app.models.document import (
     DocumentSummary,
     RecipientPublic,
 )
-from app.pagination import cursor_uuid, decode_cursor, encode_cursor
+from app.pagination import by_id
 from app.rules import documents as rules
-from app.services import appeals, conferences, dissents, document_renditions
+from app.services import appeals, conferences, dissent_views, dissents, document_renditions
 from app.services.journal import audit
-from app.services.scope import row_filter
+from app.services.scope import page_of, row_filter
 from app.storage import blob_store
 
 
@@ -64,7 +64,7 @@ def _sent_to_caller(ctx: Ctx) -> Any:
 async def _meeting_condition(ctx: Ctx, conference_id: uuid.UUID) -> Any:
     """A meeting's documents the caller may read, given they may read the meeting: its own
     (the minutes extract), those of the dissents and appeals they may see, and those sent to them."""
-    dissent_ids = await dissents.visible_dissent_ids(ctx, conference_id)
+    dissent_ids = await dissent_views.visible_dissent_ids(ctx, conference_id)
     appeal_query = select(Appeal.id).where(Appeal.conference_id == conference_id)
     appeal_filter = row_filter(
         ctx,
@@ -107,20 +107,17 @@ async def list_documents(
         query = query.where(_sent_to_caller(ctx))
     elif subject_kind == DocumentSubject.conference:
         query = query.where(await _meeting_condition(ctx, subject_id))
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        query = query.where(col(Document.id) > cursor_uuid(after[0]))
-    rows = list((await ctx.session.exec(query.order_by(col(Document.id)).limit(limit + 1))).all())
-    if not readable and not rows and after is None:
+    rows, next_cursor = await page_of(
+        ctx, by_id(col(Document.id), descending=False), query, cursor=cursor, limit=limit
+    )
+    if not readable and not rows and cursor is None:
         raise NotFound(f"no such {subject_kind.value}")
-    more = len(rows) > limit
-    rows = rows[:limit]
     audit(ctx, "document.listed", subject_kind.value, subject_id, {"count": len(rows)})
     ids = [d.id for d in rows]
     successors = await _successors(ctx, ids)
     pdfs = await _renditions(ctx, ids)
     items = [summary(d, pdfs.get(d.id), successors.get(d.id)) for d in rows]
-    return items, encode_cursor([str(rows[-1].id)]) if more and rows else None
+    return items, next_cursor
 
 
 async def _successors(ctx: Ctx, ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

@@ -22,13 +22,13 @@ from sqlmodel import col, select
 
 from app.clock import current_time
 from app.config import Settings
+from app.context import Ctx
 from app.db import Database
-from app.deps import Ctx
 from app.documents.render import render_pdf
 from app.models.authority import Authority
 from app.models.base import table_of
 from app.models.document import Document, DocumentRenderQueue, DocumentRendition
-from app.security import Principal
+from app.principal import Principal
 from app.services.journal import audit, emit
 from app.storage import blob_store
 

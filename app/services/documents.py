@@ -26,8 +26,8 @@ import uuid
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from app.context import Ctx
 from app.db import new_id
-from app.deps import Ctx
 from app.documents.render import render_html, template_version
 from app.models.appeal import Appeal
 from app.models.base import table_of

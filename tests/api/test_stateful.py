@@ -52,9 +52,9 @@ import app.rules.dissent as dissent_rules
 from app.config import Settings
 from app.db import sync_url
 from app.main import create_app
-from app.models.dissent import DissentStatus
 from app.profiles import Profile, all_profiles
 from app.rules.dissent import Action
+from app.vocab import DissentStatus
 from tests.support import CATEGORY, PROFILES, Api, Caller, create_authority, make_meeting
 
 # Captured at import, so a monkeypatched engine cannot also bend the checks.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import Conflict, RuleViolation
-from app.models.conference import ConferenceStatus as S
+from app.principal import Principal
 from app.profiles import get_profile
 from app.profiles.schema import Profile
 from app.rules import conference as rules
@@ -17,7 +17,7 @@ from app.rules.access import (
     conference_scope,
     is_conference_chair,
 )
-from app.security import Principal
+from app.vocab import ConferenceStatus as S
 
 ACTIONS = ("start", "cancel", "end")
 
