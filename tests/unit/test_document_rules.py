@@ -11,10 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from app.documents.render import template_exists
+from app.principal import Principal
 from app.profiles import DEFINITIONS, all_profiles, get_profile
 from app.profiles.schema import RECIPIENT_KINDS, STEP_OF_DOCUMENT, Profile
 from app.rules import documents as rules
-from app.principal import Principal
 
 
 def raw(code: str) -> dict[str, Any]:
