@@ -46,7 +46,7 @@ class DecisionOutcome(StrEnum):
 DecisionOutcomeCode = Literal["register", "continue", "deregister", "not_register"]
 _same(DecisionOutcomeCode, DecisionOutcome)
 
-Confirmation = Literal["dissent_invitation", "appeal_rights_explained"]
+Confirmation = Literal["dissent_invitation", "appeal_rights_explained", "participants_advised"]
 
 # ---- dissents ------------------------------------------------------------------------------
 
@@ -72,6 +72,10 @@ OPEN_STATUSES = (
     DissentStatus.referred,
     DissentStatus.under_review,
 )
+
+#: The written document a procedure's written step takes: England's Dissent Form, the
+#: dissenter's letter to the reviewer (CARM), or the chair's written referral.
+WrittenDocument = Literal["dissent_form", "dissent_letter", "referral"]
 
 WrittenStepStatus = Literal["awaiting_submission", "awaiting_referral"]
 _same(WrittenStepStatus, (DissentStatus.awaiting_submission, DissentStatus.awaiting_referral))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -54,6 +54,7 @@ class Conference(SQLModel, table=True):
     cancelled_at: datetime | None = utc()
     dissent_invited_at: datetime | None = utc()
     appeal_rights_explained_at: datetime | None = utc()
+    participants_advised_at: datetime | None = utc()
     appeal_due_at: datetime | None = utc(index=True)
     appeal_due_explanation: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=1, sa_column=_version)
@@ -80,6 +81,8 @@ class Attendee(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("conference_id", "person_id"),
         in_list("kind", [k.value for k in AttendeeKind], "kind"),
+        # Professionals attend for an agency; family members, children and others have none.
+        sa.CheckConstraint("kind <> 'professional' OR agency IS NOT NULL", name="professional_agency"),
         sa.Index("ix_attendee_authority_id_person_id", "authority_id", "person_id"),
     )
 
@@ -89,9 +92,10 @@ class Attendee(SQLModel, table=True):
     person_id: str = Field(max_length=200)
     name: str = Field(max_length=200)
     role_title: str = Field(max_length=200)
-    agency: str = Field(max_length=200)
+    agency: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)
-    attended: bool
+    # None: invited, attendance not yet recorded (a reconvened meeting's invitees).
+    attended: bool | None = None
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
@@ -126,6 +130,10 @@ class Decision(SQLModel, table=True):
     amends_id: uuid.UUID | None = fk("decision.id", nullable=True, index=False)
     amendment_reason: str | None = Field(default=None, max_length=200)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The decision as it stands now (a dissent keeps the one it was raised against)."""
+        return {"decision_id": str(self.id), "outcome": self.outcome, "categories": list(self.categories)}
+
 
 # ---- API schemas ---------------------------------------------------------------------------
 
@@ -153,7 +161,12 @@ class AttendeeCreate(BaseModel):
     person_id: str = PField(min_length=1, max_length=200)
     name: str = PField(min_length=1, max_length=200)
     role_title: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
+    agency: str | None = PField(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Required for professionals; null or absent for family members, children and others",
+    )
     kind: AttendeeKind
     attended: bool
 
@@ -172,9 +185,9 @@ class AttendeePublic(BaseModel):
     person_id: str
     name: str
     role_title: str
-    agency: str
+    agency: str | None
     kind: AttendeeKind
-    attended: bool
+    attended: bool | None = PField(description="Null while only invited: attendance not yet recorded")
 
 
 class DecisionPublic(BaseModel):
@@ -213,6 +226,7 @@ class ConferencePublic(ConferenceSummary):
     cancelled_at: datetime | None
     dissent_invited_at: datetime | None
     appeal_rights_explained_at: datetime | None
+    participants_advised_at: datetime | None
     appeal_deadline: AppealDeadline | None
     attendees: list[AttendeePublic]
     decisions: list[DecisionPublic]

@@ -16,6 +16,7 @@ from app.vocab import (
     DissentSubjectCode,
     ReviewOutcome,
     RuleDeadlineKind,
+    WrittenDocument,
     WrittenStepStatus,
 )
 
@@ -67,6 +68,11 @@ class Labelled(_Strict):
     label: str = Field(min_length=1)
 
 
+class MeetingType(Labelled):
+    # A pre-birth meeting is about an unborn baby: it needs at least one unborn child.
+    pre_birth: bool = False
+
+
 class DeadlineRule(_Strict):
     """`working_days` or `calendar_days` after the anchor date."""
 
@@ -88,6 +94,9 @@ class WrittenStep(_Strict):
 
     status: WrittenStepStatus
     actor: Literal["dissenter", "chair"]
+    # The written document the step takes: England's Dissent Form, the dissenter's letter to
+    # the reviewer (Scotland, CARM), or the chair's written referral.
+    document: WrittenDocument
     deadline: DeadlineRule
     # A dissenter's own step lapses when missed; the service's own steps stay open, overdue.
     lapses_when_missed: bool
@@ -172,21 +181,32 @@ class Routes(_Strict):
     complaints: str
 
 
+class GuidanceWording(_Strict):
+    """Wording of the plain-language guidance that differs between procedures."""
+
+    child_meeting_purpose: str = Field(min_length=1)
+    complaints_contact: str = Field(min_length=1, description="Who a complaint is written to")
+
+
 class Profile(_Strict):
     code: str = Field(pattern=r"^[a-z0-9-]{3,60}$")
     title: str
     description: str
     chair_title: str
-    meeting_types: list[Labelled] = Field(min_length=1)
+    meeting_types: list[MeetingType] = Field(min_length=1)
     categories_term: str
     categories: list[Labelled] = Field(min_length=1)
     max_categories: int | None = Field(default=None, ge=1)
     categories_required_for: list[DecisionOutcomeCode]
     decision_outcome_labels: dict[DecisionOutcomeCode, str]
     end_confirmations: list[Confirmation]
+    # Confirmations needed only when a dissent is left unresolved at the end of the meeting
+    # (registration: participants advised that the senior manager will consider it).
+    end_confirmations_with_unresolved_dissent: list[Confirmation] = Field(default_factory=list)
     dissent: DissentRules
     appeals: AppealRules
     routes: Routes
+    guidance: GuidanceWording
     documents: DocumentRules = Field(default_factory=DocumentRules)
 
     @model_validator(mode="after")
@@ -208,17 +228,16 @@ class Profile(_Strict):
         step = self.dissent.written_step
         if (step.actor == "chair") != (step.status == "awaiting_referral"):
             raise ValueError("the chair's written step is a referral; the dissenter's a submission")
+        if (step.actor == "chair") != (step.document == "referral"):
+            raise ValueError("the chair writes a referral; a dissenter writes a dissent form or letter")
         self._check_documents()
         return self
 
     def _check_documents(self) -> None:
         kinds = set(self.documents.kinds)
         written = kinds & {"dissent_form", "dissent_letter", "referral"}
-        chair_refers = self.dissent.written_step.actor == "chair"
-        if len(written) > 1 or (written and ("referral" in written) != chair_refers):
-            raise ValueError(
-                "the written step issues one document: a referral for the chair, a form or letter"
-            )
+        if written - {self.dissent.written_step.document}:
+            raise ValueError("the written step issues one document, the one it takes (written_step.document)")
         if not self.appeals.enabled and kinds & {"appeal", "appeal_response"}:
             raise ValueError("appeal documents need appeals enabled")
         needs_group = any("review_group" in r.recipients for r in self.documents.kinds.values())

@@ -126,6 +126,17 @@ router.post(
         service.record_appeal_rights_explained, "Record that the family was told of their right of appeal."
     )
 )
+router.post(
+    "/{conference_id}/participants-advised",
+    response_model=ConferencePublic,
+    name="record_participants_advised",
+)(
+    _chair_action(
+        service.record_participants_advised,
+        "Record that the participants were advised that an unresolved dissent will be considered "
+        "by the reviewer (procedures that ask for it; needed to end a meeting with one).",
+    )
+)
 router.post("/{conference_id}/end", response_model=ConferencePublic, name="end_conference")(
     _chair_action(
         meetings.end_conference,

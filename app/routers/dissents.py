@@ -16,6 +16,7 @@ from app.models.dissent import (
     ReviewDecisionIn,
     ReviewMeetingIn,
     WithdrawalIn,
+    WrittenSubmissionDraft,
     WrittenSubmissionIn,
 )
 from app.pagination import DEFAULT_LIMIT, Page
@@ -60,14 +61,23 @@ async def get_dissent(
     return await _respond(ctx, response, await views.get_dissent(ctx, dissent_id))
 
 
+@router.get("/{dissent_id}/written-submission/draft", response_model=WrittenSubmissionDraft)
+async def get_written_submission_draft(
+    dissent_id: uuid.UUID, ctx: CtxDep, _: Principal = require_roles(*READERS)
+) -> Any:
+    """The written dissent this procedure takes (England's form, CARM's letter), filled with
+    what the service knows; the dissenter completes the empty fields and submits it."""
+    return await views.written_submission_draft(ctx, dissent_id)
+
+
 def _command(
-    path: str, body: type[Any], action: Callable[..., Awaitable[Dissent]], roles: tuple[str, ...], doc: str
+    path: str, body: Any, action: Callable[..., Awaitable[Dissent]], roles: tuple[str, ...], doc: str
 ) -> None:
     async def handler(
         dissent_id: uuid.UUID,
         # FastAPI reads this annotation at run time to parse and document the body; a class
         # chosen at run time is not a static type, so mypy cannot check it.
-        data: body,  # type: ignore[valid-type]
+        data: body,
         response: Response,
         ctx: CtxDep,
         _: Principal = require_roles(*roles),
@@ -98,10 +108,17 @@ _command(
     WrittenSubmissionIn,
     service.submit_written,
     ("professional",),
-    "The dissenter's written dissent form, before its deadline.",
+    "The dissenter's written dissent, before its deadline: the document the procedure names "
+    "(`form`: `dissent_form` for England's Dissent Form, `dissent_letter` for a letter to the "
+    "reviewer); checked against the meeting, its children and the decision.",
 )
 _command(
-    "referral", ReferralIn, service.refer_dissent, ("chair",), "The chair's written referral to the reviewer."
+    "referral",
+    ReferralIn,
+    service.refer_dissent,
+    ("chair",),
+    "The chair's written referral to the reviewer: the note, the precise nature of the agency's "
+    "dissent and the course of action agreed with the senior manager.",
 )
 _command(
     "review-meeting",

@@ -66,7 +66,8 @@ def check_lodge(rules: AppealRules, facts: LodgeFacts) -> None:
         )
     if facts.decision_outcome is None or facts.decision_outcome not in rules.appealable_outcomes:
         raise RuleViolation(
-            "only a decision to place or keep a child on the register can be appealed", code="not_appealable"
+            "in this procedure these decisions can be appealed: " + ", ".join(rules.appealable_outcomes),
+            code="not_appealable",
         )
     if facts.appeal_due_at is None or facts.now > facts.appeal_due_at:
         raise Conflict(

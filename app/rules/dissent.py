@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from app.errors import Conflict, DomainError, RuleViolation
+from app.errors import Conflict, DomainError, Forbidden, RuleViolation
 from app.profiles.schema import Profile
 from app.vocab import AttendeeKind, ConferenceStatus, ReviewOutcome
 from app.vocab import DissentStatus as S
@@ -184,10 +184,11 @@ class RaiseFacts:
 
 def check_raise(profile: Profile, facts: RaiseFacts) -> list[str]:
     """Refuse a dissent the procedure does not allow; return the children it is about."""
+    # Who may dissent is about the person, not the request's content: 403, not 422.
     if facts.dissenter_id == facts.chair_id:
-        raise RuleViolation("the chair cannot dissent from their own meeting", code="not_attendee")
+        raise Forbidden("the chair cannot dissent from their own meeting", code="not_attendee")
     if facts.attended_as != AttendeeKind.professional:
-        raise RuleViolation(
+        raise Forbidden(
             "only a professional recorded as attending this meeting can dissent", code="not_attendee"
         )
     check_subject(profile, facts.subject)
@@ -229,9 +230,17 @@ def check_submission(
 # ---- review --------------------------------------------------------------------------------
 
 
-def check_held_on(held_on: date, today: date) -> None:
+def check_held_on(held_on: date, today: date, *, received_on: date | None = None) -> None:
+    """A review meeting is held once the written dissent (or referral) has arrived, and not
+    in the future."""
     if held_on > today:
         raise RuleViolation("held_on cannot be in the future", code="validation_error")
+    if received_on is not None and held_on < received_on:
+        raise RuleViolation(
+            f"held_on is before the written dissent was received ({received_on.isoformat()})",
+            code="held_on_before_receipt",
+            errors=[{"loc": ["body", "held_on"], "msg": "before the written dissent was received"}],
+        )
 
 
 def check_decision(

@@ -77,6 +77,7 @@ async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
         cancelled_at=conference.cancelled_at,
         dissent_invited_at=conference.dissent_invited_at,
         appeal_rights_explained_at=conference.appeal_rights_explained_at,
+        participants_advised_at=conference.participants_advised_at,
         appeal_deadline=appeal_deadline(ctx, conference),
         attendees=[AttendeePublic.model_validate(a, from_attributes=True) for a in attendees],
         decisions=[decision_public(ctx, d) for d in decisions],

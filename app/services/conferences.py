@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import exists
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
 from app.context import Ctx
@@ -31,26 +32,30 @@ from app.services.scope import in_authority, load_scoped, row_filter
 # ---- loading and visibility ----------------------------------------------------------------
 
 
-def visibility(ctx: Ctx) -> Any:
-    """A professional sees the meetings they attended; a chair those they chair."""
+def visibility(ctx: Ctx, *, invited: bool = False) -> Any:
+    """A professional sees the meetings they attended; a chair those they chair. With
+    `invited`, a professional on the attendee list who did not attend counts too."""
+    on_the_list = [col(Attendee.conference_id) == Conference.id, col(Attendee.person_id) == ctx.actor.sub]
+    if not invited:
+        on_the_list.append(col(Attendee.attended).is_(True))
     return row_filter(
         ctx,
-        professional=exists().where(
-            col(Attendee.conference_id) == Conference.id,
-            col(Attendee.person_id) == ctx.actor.sub,
-            col(Attendee.attended).is_(True),
-        ),
+        professional=exists().where(*on_the_list),
         chair=Conference.chair_id == ctx.actor.sub,
     )
 
 
-async def load_conference(ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False) -> Conference:
-    """The conference if the caller may see it; 404 otherwise, whatever the reason."""
+async def load_conference(
+    ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False, invited: bool = False
+) -> Conference:
+    """The conference if the caller may see it; 404 otherwise, whatever the reason. With
+    `invited` (raising a dissent), an invited professional who did not attend gets it too, so
+    the refusal can say why instead of pretending the meeting does not exist."""
     return await load_scoped(
         ctx,
         Conference,
         conference_id,
-        visibility=visibility(ctx),
+        visibility=visibility(ctx, invited=invited),
         for_update=for_update,
         missing="no such conference",
     )
@@ -75,7 +80,10 @@ async def child_ids_of(ctx: Ctx, conference_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 def touch(ctx: Ctx, conference: Conference) -> None:
+    """Every change to a conference moves its version (its ETag), even when the clock has not
+    moved since the last one (a frozen test clock, two changes in one instant)."""
     conference.updated_at = ctx.now
+    flag_modified(conference, "updated_at")
     ctx.session.add(conference)
 
 
@@ -90,18 +98,21 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
         raise RuleViolation("scheduled_start needs a time zone offset or Z", code="validation_error")
     if len(set(data.child_ids)) != len(data.child_ids):
         raise RuleViolation("a child is listed twice", code="validation_error")
-    found = set(
+    born = dict(
         (
             await ctx.session.exec(
-                select(Child.id).where(
+                select(Child.id, col(Child.date_of_birth).is_not(None)).where(
                     Child.authority_id == ctx.authority.id, col(Child.id).in_(data.child_ids)
                 )
             )
         ).all()
     )
-    missing = [str(c) for c in data.child_ids if c not in found]
+    missing = [str(c) for c in data.child_ids if c not in born]
     if missing:
         raise RuleViolation(f"no such child: {', '.join(missing)}", code="child_not_found")
+    rules.check_meeting_children(
+        profile, meeting_type=data.meeting_type, unborn=sum(not b for b in born.values())
+    )
     original_chair = None
     if data.reconvened_from is not None:
         original = await in_authority(ctx, Conference, data.reconvened_from)
@@ -157,6 +168,7 @@ async def reconvene_conference(
             reconvened_from=original.id,
         ),
     )
+    await _invite_attendees_of(ctx, original, new)
     await record_change(
         ctx,
         event_type="conference.reconvene_requested",
@@ -167,6 +179,31 @@ async def reconvene_conference(
     return new
 
 
+async def _invite_attendees_of(ctx: Ctx, original: Conference, new: Conference) -> None:
+    """A reconvened meeting starts with the original meeting's attendees invited; whether
+    each attends is unknown until recorded."""
+    people = (
+        await ctx.session.exec(
+            select(Attendee).where(Attendee.conference_id == original.id).order_by(col(Attendee.created_at))
+        )
+    ).all()
+    for person in people:
+        ctx.session.add(
+            Attendee(
+                authority_id=ctx.authority.id,
+                conference_id=new.id,
+                person_id=person.person_id,
+                name=person.name,
+                role_title=person.role_title,
+                agency=person.agency,
+                kind=person.kind,
+                attended=None,
+                created_at=ctx.now,
+            )
+        )
+    await ctx.session.flush()
+
+
 async def record_attendee(
     ctx: Ctx, conference_id: uuid.UUID, *, data: AttendeeCreate
 ) -> tuple[Attendee, bool]:
@@ -174,6 +211,7 @@ async def record_attendee(
     conference = await load_conference(ctx, conference_id, for_update=True)
     access.require_attendance_manager(ctx.actor, conference.chair_id)
     rules.require_open(conference.status, "attendance can be recorded")
+    rules.check_attendee(kind=data.kind, agency=data.agency)
     attendee = (
         await ctx.session.exec(
             select(Attendee).where(
@@ -254,6 +292,27 @@ async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> 
         await record_change(
             ctx,
             event_type="conference.appeal_rights_explained",
+            entity_kind="conference",
+            entity_id=conference.id,
+        )
+    return conference
+
+
+async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
+    """The chair advised the participants that an unresolved dissent goes to the reviewer."""
+    conference = await load_for_chair(ctx, conference_id)
+    if "participants_advised" not in ctx.profile.end_confirmations_with_unresolved_dissent:
+        raise RuleViolation(
+            "this procedure does not ask the chair to record that participants were advised",
+            code="not_in_procedure",
+        )
+    rules.require_in_progress(conference.status, "the advice to participants can be recorded")
+    if conference.participants_advised_at is None:
+        conference.participants_advised_at = ctx.now
+        touch(ctx, conference)
+        await record_change(
+            ctx,
+            event_type="conference.participants_advised",
             entity_kind="conference",
             entity_id=conference.id,
         )

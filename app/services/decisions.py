@@ -5,18 +5,19 @@ review changes the categories."""
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from sqlmodel import col, select
 
 from app.context import Ctx
 from app.errors import RuleViolation
 from app.models.conference import Conference, Decision, DecisionCreate, DecisionPublic
+from app.models.dissent import Dissent
 from app.rules import conference as rules
 from app.services.child_record import add_record_entry
 from app.services.conferences import child_ids_of, load_for_chair, touch
 from app.services.journal import audit, emit, record_change
-from app.vocab import DecisionOutcome, DecisionOutcomeCode, RecordEntryKind
+from app.vocab import DecisionOutcome, DecisionOutcomeCode, DissentStatus, RecordEntryKind
 
 
 async def current_decisions(ctx: Ctx, conference_id: uuid.UUID) -> list[Decision]:
@@ -69,6 +70,7 @@ async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionC
         )
     ).first()
     replaced = decision is not None
+    previous = decision.snapshot() if decision is not None else None
     if decision is None:
         decision = Decision(
             authority_id=ctx.authority.id,
@@ -98,7 +100,37 @@ async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionC
             "replaced": replaced,
         },
     )
+    if previous is not None and previous != decision.snapshot():
+        await _tell_open_dissents(ctx, conference, decision, previous)
     return decision
+
+
+async def _tell_open_dissents(
+    ctx: Ctx, conference: Conference, decision: Decision, previous: dict[str, Any]
+) -> None:
+    """A decision was replaced in the meeting: each open dissent about that child keeps the
+    decision it was raised against, and an event tells the chair that its decision changed."""
+    child_id = str(decision.child_id)
+    open_dissents = await ctx.session.exec(
+        select(Dissent).where(Dissent.conference_id == conference.id, Dissent.status == DissentStatus.raised)
+    )
+    for dissent in open_dissents.all():
+        if child_id not in dissent.child_ids:
+            continue
+        raised_against = next((d for d in dissent.raised_against if d["child_id"] == child_id), None)
+        await emit(
+            ctx,
+            "dissent.decision_changed",
+            "dissent",
+            dissent.id,
+            {
+                "conference_id": str(conference.id),
+                "child_id": child_id,
+                "raised_against": raised_against,
+                "previous": previous,
+                "current": decision.snapshot(),
+            },
+        )
 
 
 async def record_meeting_decisions(ctx: Ctx, conference: Conference) -> None:
@@ -111,7 +143,11 @@ async def record_meeting_decisions(ctx: Ctx, conference: Conference) -> None:
             conference_id=conference.id,
             source_id=decision.id,
             summary=_label(ctx, decision.outcome),
-            data={"outcome": decision.outcome, "categories": decision.categories},
+            data={
+                "outcome": decision.outcome,
+                "categories": decision.categories,
+                "plan_summary": decision.plan_summary,
+            },
         )
 
 
@@ -177,7 +213,12 @@ async def _amend(ctx: Ctx, old: Decision, categories: list[str], dissent_id: uui
         conference_id=old.conference_id,
         source_id=new.id,
         summary=f"Changed on review of a dissent: {ctx.profile.categories_term}",
-        data={"outcome": new.outcome, "categories": categories, "previous_categories": old.categories},
+        data={
+            "outcome": new.outcome,
+            "categories": categories,
+            "previous_categories": old.categories,
+            "plan_summary": new.plan_summary,
+        },
     )
     audit(ctx, "decision.amended", "decision", new.id, {"amends": str(old.id), "dissent_id": str(dissent_id)})
     await emit(

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from app.context import Ctx
 from app.models.conference import Attendee, Conference
 from app.models.dissent import Dissent, FamilyInformedIn, ReviewDecisionIn, ReviewMeetingIn
-from app.rules import access
+from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.dissent import Action
@@ -33,7 +33,12 @@ async def _load_for_reviewer(ctx: Ctx, dissent_id: uuid.UUID) -> tuple[Dissent, 
 
 async def record_review_meeting(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewMeetingIn) -> Dissent:
     dissent, _ = await _load_for_reviewer(ctx, dissent_id)
-    rules.check_held_on(data.held_on, ctx.calendar.local_date(ctx.now))
+    received = dissent.submitted_at or dissent.referred_at
+    rules.check_held_on(
+        data.held_on,
+        ctx.calendar.local_date(ctx.now),
+        received_on=ctx.calendar.local_date(received) if received else None,
+    )
     dissent.review_meeting_held_on = data.held_on
     dissent.review_meeting_members = data.members
     dissent.review_meeting_recorded_at = ctx.now
@@ -136,8 +141,14 @@ async def record_family_informed(ctx: Ctx, dissent_id: uuid.UUID, *, data: Famil
         decided_on=ctx.calendar.local_date(dissent.decided_at) if dissent.decided_at else None,
         today=ctx.calendar.local_date(ctx.now),
     )
+    written_step.check_family_informant(
+        dissent.family_informant["name"] if dissent.family_informant else None,
+        data.informed_by,
+        other_reason=data.other_informant_reason,
+    )
     dissent.family_informed_by = data.informed_by
     dissent.family_informed_on = data.informed_on
+    dissent.family_informed_other_reason = data.other_informant_reason
     dissent.updated_at = ctx.now
     ctx.session.add(dissent)
     await ctx.session.flush()

@@ -14,9 +14,13 @@ from sqlmodel import col, select
 from app.context import Ctx
 from app.models.dissent import (
     Deadline,
+    DecisionSnapshot,
     Dissent,
+    DissentDecision,
     DissenterPublic,
+    DissentFormDraft,
     DissentHistoryItem,
+    DissentLetterDraft,
     DissentPublic,
     DissentSummary,
 )
@@ -26,8 +30,10 @@ from app.rules import access
 from app.rules import deadline as deadline_rules
 from app.rules import dissent as rules
 from app.services.deadlines import deadline_public, deadlines_of, past_due_sql
-from app.services.dissents import lapse_due, lapse_if_due, load_dissent, visibility
+from app.services.decisions import current_decisions
+from app.services.dissents import conference_of, lapse_due, lapse_if_due, load_dissent, visibility
 from app.services.journal import audit, pending_events
+from app.services.written_documents import draft_for
 from app.vocab import OPEN_STATUSES, DissentStatus
 
 _SUMMARY_COLUMNS = [
@@ -89,6 +95,24 @@ async def _history(ctx: Ctx, dissent: Dissent) -> list[DissentHistoryItem]:
     ]
 
 
+async def _decisions_beside(ctx: Ctx, dissent: Dissent) -> list[DissentDecision]:
+    """For each child: the decision the dissent was raised against, beside the current one."""
+    then = {d["child_id"]: {k: v for k, v in d.items() if k != "child_id"} for d in dissent.raised_against}
+    now = {str(d.child_id): d.snapshot() for d in await current_decisions(ctx, dissent.conference_id)}
+    out = []
+    for child_id in dissent.child_ids:
+        before, current = then.get(child_id), now.get(child_id)
+        out.append(
+            DissentDecision(
+                child_id=uuid.UUID(child_id),
+                raised_against=DecisionSnapshot.model_validate(before) if before else None,
+                current=DecisionSnapshot.model_validate(current) if current else None,
+                changed=before is not None and current is not None and before != current,
+            )
+        )
+    return out
+
+
 async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
     deadlines = await deadlines_of(ctx, dissent.id)
     return DissentPublic(
@@ -106,8 +130,18 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         next_step=rules.next_step(ctx.profile, dissent.status),
         deadlines=[deadline_public(ctx, d) for d in deadlines],
         history=await _history(ctx, dissent),
+        decisions=await _decisions_beside(ctx, dissent),
         **{name: getattr(dissent, name) for name in _STORED_FIELDS},
     )
+
+
+async def written_submission_draft(ctx: Ctx, dissent_id: uuid.UUID) -> DissentFormDraft | DissentLetterDraft:
+    """The written document this procedure's step takes (England's form, CARM's letter),
+    filled with what the service knows, so the dissenter adds only what only they know."""
+    dissent = await load_dissent(ctx, dissent_id)
+    draft = await draft_for(ctx, dissent, await conference_of(ctx, dissent))
+    audit(ctx, "dissent.draft_read", "dissent", dissent.id)
+    return draft
 
 
 async def get_dissent(ctx: Ctx, dissent_id: uuid.UUID) -> Dissent:

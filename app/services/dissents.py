@@ -20,19 +20,22 @@ from app.models.dissent import (
     Deadline,
     Dissent,
     DissentCreate,
+    DissentFormIn,
     ReferralIn,
     ResolutionIn,
     WithdrawalIn,
     WrittenSubmissionIn,
 )
-from app.rules import access
+from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.dissent import Action, RaiseFacts
 from app.services import conferences, documents
 from app.services.deadlines import cancel_open_deadlines, meet_deadline, start_deadline
+from app.services.decisions import current_decisions
 from app.services.journal import record_change
 from app.services.scope import load_scoped, row_filter
+from app.services.written_documents import check_dissent_form
 from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind, DissentStatus
 
 LAPSE_BATCH = 500
@@ -114,7 +117,9 @@ async def _raise_facts(
 
 
 async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCreate) -> Dissent:
-    conference = await conferences.load_conference(ctx, conference_id, for_update=True)
+    # Invited counts here: someone on the list who did not attend is told why they cannot
+    # dissent (not_attendee); someone not on the list at all still gets 404.
+    conference = await conferences.load_conference(ctx, conference_id, for_update=True, invited=True)
     rules.check_meeting_open(ctx.profile, conference.status)
     dissenter_id = access.dissenter_for(
         ctx.actor, chair_id=conference.chair_id, named=data.attendee_person_id
@@ -133,7 +138,14 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
         dissenter_id=dissenter_id,
         dissenter_name=attendee.name,
         dissenter_role_title=attendee.role_title,
-        dissenter_agency=attendee.agency,
+        # Only a professional dissents, and a professional's agency is required (CHECK).
+        dissenter_agency=attendee.agency or "",
+        # The decisions it is raised against, as they stand now (a later change keeps these).
+        raised_against=[
+            {"child_id": str(d.child_id), **d.snapshot()}
+            for d in await current_decisions(ctx, conference.id)
+            if str(d.child_id) in child_ids
+        ],
         raised_by=ctx.actor.sub,
         status=DissentStatus.raised,
         raised_at=ctx.now,
@@ -208,13 +220,28 @@ async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
             lapses=step.lapses_when_missed,
         )
         dissent.lapse_due_at = deadline.due_at if step.lapses_when_missed else None
+        # Review deadlines counted from the meeting date run from now (registration: the
+        # written response is due 28 days after the meeting, whenever the referral is made).
+        await _start_review_deadlines(ctx, dissent, conference, anchor="meeting_date")
         await move(ctx, dissent, Action.meeting_ends, "dissent.unresolved")
 
 
-async def _start_review_deadlines(ctx: Ctx, dissent: Dissent, conference: Conference) -> None:
+async def has_unresolved_dissent(ctx: Ctx, conference_id: uuid.UUID) -> bool:
+    """A dissent raised in this meeting and not resolved or withdrawn."""
+    found = await ctx.session.exec(
+        select(Dissent.id).where(
+            Dissent.conference_id == conference_id, Dissent.status == DissentStatus.raised
+        )
+    )
+    return found.first() is not None
+
+
+async def _start_review_deadlines(ctx: Ctx, dissent: Dissent, conference: Conference, *, anchor: str) -> None:
+    """Start the review's deadlines counted from `anchor`: `meeting_date` ones when the
+    meeting ends with the dissent unresolved, `received` ones when the written step arrives."""
     review = ctx.profile.dissent.review
     for rule in (review.meeting_deadline, review.response_deadline):
-        if rule is not None:
+        if rule is not None and rule.counted_from == anchor:
             await start_deadline(
                 ctx,
                 subject_kind="dissent",
@@ -234,18 +261,18 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
     if await lapse_if_due(ctx, dissent):
         raise rules.lapsed_on_submission()
     rules.next_status(ctx.profile, dissent.status, Action.submit)  # refuse early, before checks
+    written_step.check_document(ctx.profile, data.form)
     conference = await conference_of(ctx, dissent)
-    rules.check_submission(
-        ctx.profile,
-        discussed_with_line_manager=data.discussed_with_line_manager_and_safeguarding_lead,
-        conference_date=data.conference_date,
-        meeting_date=conference.meeting_date,
+    written_step.check_signed_on(
+        data.signed_on, meeting_date=conference.meeting_date, today=ctx.calendar.local_date(ctx.now)
     )
-    dissent.submission = data.model_dump(mode="json")
+    if isinstance(data, DissentFormIn):
+        await check_dissent_form(ctx, dissent, conference, data)
+    dissent.submission = data.model_dump(mode="json", by_alias=True)
     dissent.submitted_at = ctx.now
     await meet_deadline(ctx, dissent.id, DeadlineKind.written_submission)
-    await move(ctx, dissent, Action.submit, "dissent.submitted")
-    await _start_review_deadlines(ctx, dissent, conference)
+    await move(ctx, dissent, Action.submit, "dissent.submitted", {"form": data.form})
+    await _start_review_deadlines(ctx, dissent, conference, anchor="received")
     await documents.issue_for_step(ctx, "written_submission", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent
@@ -256,10 +283,11 @@ async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) ->
     conference = await conference_of(ctx, dissent)
     access.require_chair(ctx.actor, conference.chair_id, "only the meeting's chair can refer the dissent")
     dissent.referral_note = data.note
+    dissent.referral = data.model_dump(include={"nature_of_dissent", "course_of_action", "senior_manager"})
     dissent.referred_at = ctx.now
     await move(ctx, dissent, Action.refer, "dissent.referred")
     await meet_deadline(ctx, dissent.id, DeadlineKind.referral)
-    await _start_review_deadlines(ctx, dissent, conference)
+    await _start_review_deadlines(ctx, dissent, conference, anchor="received")
     await documents.issue_for_step(ctx, "referral", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent

@@ -172,7 +172,13 @@ async def for_dissent(ctx: Ctx, dissent: Dissent, conference: Conference) -> Gat
         "children": [children[c] for c in dissent.child_ids if c in children],
         "dissent": _dissent_item(ctx, dissent, children, deadlines),
         "submission": dissent.submission,
-        "referral": {"note": dissent.referral_note, "referred_at": _iso(dissent.referred_at)}
+        "referral": {
+            "note": dissent.referral_note,
+            "referred_at": _iso(dissent.referred_at),
+            "nature_of_dissent": (dissent.referral or {}).get("nature_of_dissent"),
+            "course_of_action": (dissent.referral or {}).get("course_of_action"),
+            "senior_manager": (dissent.referral or {}).get("senior_manager"),
+        }
         if dissent.referral_note
         else None,
         "review": {

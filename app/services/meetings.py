@@ -14,7 +14,7 @@ from app.rules import deadline as deadline_rules
 from app.services import documents
 from app.services.conferences import child_ids_of, load_for_chair, touch
 from app.services.decisions import current_decisions, record_meeting_decisions
-from app.services.dissents import close_meeting_dissents
+from app.services.dissents import close_meeting_dissents, has_unresolved_dissent
 from app.services.journal import record_change
 
 
@@ -26,6 +26,8 @@ async def _check_can_end(ctx: Ctx, conference: Conference) -> None:
         decided_child_ids=decided,
         dissent_invited=conference.dissent_invited_at is not None,
         appeal_rights_explained=conference.appeal_rights_explained_at is not None,
+        participants_advised=conference.participants_advised_at is not None,
+        unresolved_dissent=await has_unresolved_dissent(ctx, conference.id),
     )
     if blockers:
         raise Conflict(

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from app.config import Settings
 from app.db import Database
 from app.services.document_renditions import render_pending
-from tests.support import Api, Caller, Meeting, expect, make_meeting, rows
+from tests.support import Api, Caller, Meeting, dissent_letter, expect, make_meeting, rows
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -75,7 +75,8 @@ def written_step(m: Meeting, dissent_id: str) -> None:
             m.chair.post(f"/v1/dissents/{dissent_id}/referral", json={"note": "Referred in writing."}), 200
         )
         return
-    expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=submission()), 200)
+    body = dissent_letter(DAY, reasons=RATIONALE) if m.profile == CARM else submission()
+    expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=body), 200)
     if m.profile == ENGLAND:
         body = {"held_on": DAY, "members": ["IRO Service Manager"]}
         expect(m.reviewer.post(f"/v1/dissents/{dissent_id}/review-meeting", json=body), 200)

@@ -76,13 +76,26 @@ def test_appeal_lodging_allowed_and_refused() -> None:
         "conference_not_ended": _lodge(conference_status="in_progress"),
         "child_not_in_conference": _lodge(child_in_meeting=False),
         "validation_error": _lodge(lodged_as_professional=True),
-        "not_appealable": _lodge(decision_outcome="deregister"),
+        "not_appealable": _lodge(decision_outcome=None),
         "deadline_passed": _lodge(appeal_due_at=NOW - timedelta(seconds=1)),
     }
     for code, facts in refusals.items():
         with pytest.raises((Conflict, RuleViolation)) as caught:
             appeal.check_lodge(rules, facts)
         assert caught.value.code == code
+
+
+def test_only_the_decisions_the_profile_lists_are_appealable() -> None:
+    """Registration lists all four decisions (issue 13); a procedure listing fewer refuses
+    the others, naming what can be appealed."""
+    rules = _profile("scotland-cppm-registration").appeals
+    for outcome in ("register", "continue", "deregister", "not_register"):
+        appeal.check_lodge(rules, _lodge(decision_outcome=outcome))
+    narrower = rules.model_copy(update={"appealable_outcomes": ["register", "continue"]})
+    with pytest.raises(RuleViolation) as caught:
+        appeal.check_lodge(narrower, _lodge(decision_outcome="deregister"))
+    assert caught.value.code == "not_appealable"
+    assert "register, continue" in caught.value.detail
 
 
 def test_appeal_response_and_the_reconvene_pairing() -> None:
@@ -122,9 +135,11 @@ def test_raise_checks_allow_and_refuse() -> None:
         "dissent_exists": _raise(open_clash_id="x"),
     }
     for code, facts in refusals.items():
-        with pytest.raises((Conflict, RuleViolation)) as caught:
+        with pytest.raises((Conflict, Forbidden, RuleViolation)) as caught:
             check_raise(profile, facts)
         assert caught.value.code == code
+    with pytest.raises(Forbidden):  # who may dissent is about the person: 403 (issue 13)
+        check_raise(profile, _raise(attended_as="family"))
 
 
 def _who(sub: str, *roles: str) -> Principal:
