@@ -11,7 +11,7 @@
 * `document_reader`: the people named among a document's recipients, who may read it.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-06 05:10:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision: str = '0009'
-down_revision: str | None = '0007'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
