@@ -191,6 +191,7 @@ def fourth_profile(base: str = ENGLAND, **changes: object) -> Profile:
         update={
             "status": "awaiting_referral",
             "actor": "chair",
+            "document": "referral",
             "lapses_when_missed": False,
             "requires_line_manager_discussion": False,
             "deadline": DeadlineRule(
