@@ -18,13 +18,15 @@ from app.models.dissent import (
     Dissent,
     DissentDecision,
     DissenterPublic,
-    DissentFormDraft,
     DissentHistoryItem,
-    DissentLetterDraft,
     DissentPublic,
     DissentSummary,
 )
 from app.models.platform import Event
+from app.models.written_step import (
+    DissentFormDraft,
+    DissentLetterDraft,
+)
 from app.pagination import by_id, keyset_page
 from app.rules import access
 from app.rules import deadline as deadline_rules

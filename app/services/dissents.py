@@ -20,10 +20,12 @@ from app.models.dissent import (
     Deadline,
     Dissent,
     DissentCreate,
-    DissentFormIn,
-    ReferralIn,
     ResolutionIn,
     WithdrawalIn,
+)
+from app.models.written_step import (
+    DissentFormIn,
+    ReferralIn,
     WrittenSubmissionIn,
 )
 from app.rules import access, written_step
