@@ -1,4 +1,5 @@
-"""The worker: deadline sweep and webhook delivery. Safe to run on several machines at once.
+"""The worker: deadline sweep, webhook delivery and the PDFs of issued documents. Safe to run
+on several machines at once.
 
 * Sweep: marks deadlines `approaching` (from the start of the working day before the due
   date) and `missed` (after it), each exactly once, and lapses dissents whose own written step
@@ -38,7 +39,7 @@ from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.principal import service_actor
 from app.rules.webhooks import backoff_seconds, signature_header
-from app.services import audit, audit_verify, dissents
+from app.services import audit, audit_verify, dissents, document_renditions
 from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhooks import validate_url
@@ -62,6 +63,7 @@ class PassResult:
     failed: int = 0
     sealed: int = 0
     checkpointed: int = 0
+    rendered: int = 0
 
 
 async def seal_audit(db: Database, settings: Settings) -> int:
@@ -346,6 +348,7 @@ async def run_once(db: Database, settings: Settings, client: httpx.AsyncClient |
     client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
     try:
         swept = await sweep(db, settings)
+        swept.rendered = await document_renditions.render_pending(db, settings)
         delivered = await deliver(db, settings, client)
         swept.sealed = await seal_audit(db, settings)
         swept.checkpointed = await checkpoint_audit(db, settings)

@@ -29,7 +29,7 @@ from app.rules import access
 from app.rules import appeal as rules
 from app.rules import deadline as deadline_rules
 from app.rules.appeal import LodgeFacts
-from app.services import conferences
+from app.services import conferences, documents
 from app.services.child_record import add_record_entry
 from app.services.deadlines import (
     deadline_public,
@@ -195,6 +195,7 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             "lodged_by_lead_social_worker": appeal.lead_social_worker_name is not None,
         },
     )
+    await documents.issue_for_step(ctx, "appeal_lodged", conference=conference, appeal=appeal)
     return appeal
 
 
@@ -244,6 +245,7 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
             "conference_id": str(appeal.conference_id),
         },
     )
+    await documents.issue_for_step(ctx, "appeal_response", appeal=appeal)
     return appeal
 
 

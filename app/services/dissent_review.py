@@ -15,7 +15,7 @@ from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.dissent import Action
-from app.services import conferences, decisions
+from app.services import conferences, decisions, documents
 from app.services.child_record import add_record_entry
 from app.services.deadlines import meet_deadline
 from app.services.dissents import conference_of, load_dissent, move
@@ -88,6 +88,7 @@ async def decide_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewDecisio
     await move(ctx, dissent, Action.decide, "dissent.decided", {"outcome": data.outcome})
     await meet_deadline(ctx, dissent.id, DeadlineKind.review_response)
     await _share_review_note(ctx, dissent, conference)
+    await documents.issue_for_step(ctx, "review_decision", conference=conference, dissent=dissent)
     return dissent
 
 

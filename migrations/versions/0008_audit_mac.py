@@ -17,7 +17,7 @@ The MAC below is a frozen copy of app.rules.audit_mac.head_mac (a migration must
 when the application does).
 
 Revision ID: 0008
-Revises: 0013
+Revises: 0009
 Create Date: 2026-12-06 05:30:00
 """
 
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0008"
-down_revision: str | None = "0013"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
