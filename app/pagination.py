@@ -12,6 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from app.errors import RuleViolation
+from app.text import SafeText
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -19,7 +20,7 @@ MAX_LIMIT = 200
 _INVALID = "the cursor is not valid; start again from the first page"
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)")]
-Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
 T = TypeVar("T")

@@ -25,6 +25,7 @@ from app.models.base import (
     version_column,
 )
 from app.models.conference import CategoryCode
+from app.text import SafeText
 
 
 class DissentStatus(StrEnum):
@@ -244,36 +245,36 @@ class DissentCreate(_In):
     child_ids: list[uuid.UUID] | None = PField(
         default=None, max_length=20, description="Defaults to every child in the meeting"
     )
-    reasons: str = LongText
-    attendee_person_id: str | None = PField(
+    reasons: SafeText = LongText
+    attendee_person_id: SafeText | None = PField(
         default=None, max_length=200, description="The chair raising it on an attendee's behalf names them"
     )
 
 
 class ResolutionIn(_In):
-    summary: str = LongText
+    summary: SafeText = LongText
 
 
 class WithdrawalIn(_In):
-    reason: str = LongText
+    reason: SafeText = LongText
 
 
 class ProfessionalDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
-    agency_address: str = PField(min_length=1, max_length=1000)
-    phone: str = PField(min_length=3, max_length=40)
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText = PField(min_length=1, max_length=200)
+    agency_address: SafeText = PField(min_length=1, max_length=1000)
+    phone: SafeText = PField(min_length=3, max_length=40)
     email: EmailStr = PField(max_length=254)
 
 
 class ManagerDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    contact: str = PField(min_length=1, max_length=300)
+    name: SafeText = PField(min_length=1, max_length=200)
+    contact: SafeText = PField(min_length=1, max_length=300)
 
 
 class ChildOnForm(_In):
-    name: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
     date_of_birth: IsoDate | None = PField(default=None, description="Empty for an unborn baby")
 
 
@@ -284,36 +285,38 @@ class WrittenSubmissionIn(_In):
     conference_date: IsoDate
     child_subject_to_plan: bool
     discussed_with_line_manager_and_safeguarding_lead: bool
-    rationale: str = LongText
-    signed_name: str = PField(min_length=1, max_length=200)
+    rationale: SafeText = LongText
+    signed_name: SafeText = PField(min_length=1, max_length=200)
     signed_on: IsoDate
 
 
 class ReferralIn(_In):
-    note: str = LongText
+    note: SafeText = LongText
 
 
 class ReviewMeetingIn(_In):
     held_on: IsoDate
-    members: list[Annotated[str, PField(min_length=1, max_length=200)]] = PField(min_length=1, max_length=30)
+    members: list[Annotated[SafeText, PField(min_length=1, max_length=200)]] = PField(
+        min_length=1, max_length=30
+    )
 
 
 class FamilyInformant(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
 
 
 class ReconveneIn(_In):
     scheduled_start: Annotated[IsoDateTime, AfterValidator(in_service_range)]
-    chair_id: str = PField(min_length=1, max_length=200)
-    chair_name: str = PField(min_length=1, max_length=200)
+    chair_id: SafeText = PField(min_length=1, max_length=200)
+    chair_name: SafeText = PField(min_length=1, max_length=200)
 
 
 class ReviewDecisionIn(_In):
     outcome: Literal["uphold", "change_category", "reconvene"]
     new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
-    practice_improvements: str | None = PField(default=None, max_length=20000)
-    written_note: str = LongText
+    practice_improvements: SafeText | None = PField(default=None, max_length=20000)
+    written_note: SafeText = LongText
     family_informant: FamilyInformant | None = None
     reconvene: ReconveneIn | None = PField(
         default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
@@ -321,7 +324,7 @@ class ReviewDecisionIn(_In):
 
 
 class FamilyInformedIn(_In):
-    informed_by: str = PField(min_length=1, max_length=200)
+    informed_by: SafeText = PField(min_length=1, max_length=200)
     informed_on: IsoDate
 
 

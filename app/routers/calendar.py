@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -9,6 +10,7 @@ from app.deps import CurrentUser, SessionDep, find_authority
 from app.errors import NotFound, RuleViolation
 from app.models.base import IsoDate
 from app.rules.calendar import MAX_DAYS, WorkingCalendar
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -36,7 +38,7 @@ async def compute_deadline(
     request: Request,
     principal: CurrentUser,
     session: SessionDep,
-    authority: str = Query(max_length=40),
+    authority: Annotated[SafeText, Query(max_length=40)],
     from_: IsoDate = Query(alias="from", description="The start date (YYYY-MM-DD)"),
     working_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),
     calendar_days: int | None = Query(default=None, ge=0, le=MAX_DAYS),

@@ -10,6 +10,7 @@ from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.routers.common import with_etag
 from app.security import Principal
 from app.services import children as service
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
 READERS = ("record_system", "admin", "reviewer", "chair", "professional")
@@ -29,7 +30,7 @@ async def create_child(
 @router.get("", response_model=Page[ChildPublic])
 async def list_children(
     ctx: CtxDep,
-    external_ref: str | None = Query(default=None, max_length=100),
+    external_ref: SafeText | None = Query(default=None, max_length=100),
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles(*READERS),

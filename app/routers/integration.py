@@ -21,6 +21,7 @@ from app.services import audit as audit_service
 from app.services import events
 from app.services import webhooks as service
 from app.services.events import EventPage
+from app.text import SafeText
 
 events_router = APIRouter(prefix="/v1/events", tags=["events"])
 webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -152,9 +153,9 @@ class AuditVerification(BaseModel):
 @audit_router.get("", response_model=Page[AuditEntryPublic])
 async def list_audit(
     ctx: CtxDep,
-    entity_kind: str | None = Query(default=None, max_length=40),
-    entity_id: str | None = Query(default=None, max_length=64),
-    actor: str | None = Query(default=None, max_length=200),
+    entity_kind: SafeText | None = Query(default=None, max_length=40),
+    entity_id: SafeText | None = Query(default=None, max_length=64),
+    actor: SafeText | None = Query(default=None, max_length=200),
     since: IsoDateTime | None = Query(default=None, alias="from"),
     until: IsoDateTime | None = Query(default=None, alias="to"),
     limit: Limit = DEFAULT_LIMIT,

@@ -16,6 +16,7 @@ from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.security import Principal
 from app.services import reports as service
 from app.services.journal import audit
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ROLES = ("reporting", "reviewer", "admin")
@@ -52,7 +53,7 @@ async def summary_report(
         default=None, alias="from", description="First meeting date (inclusive)"
     ),
     period_to: IsoDate | None = Query(default=None, alias="to", description="Last meeting date (inclusive)"),
-    meeting_type: str | None = Query(default=None, max_length=60),
+    meeting_type: SafeText | None = Query(default=None, max_length=60),
     _: Principal = require_roles(*ROLES),
 ) -> Any:
     """Conferences held; dissents by subject, status, outcome and dissenting agency; appeals by
