@@ -523,7 +523,19 @@ async def _load_for_reviewer(ctx: Ctx, dissent_id: uuid.UUID) -> tuple[Dissent, 
         raise Forbidden("only a reviewer can do that")
     dissent = await load_dissent(ctx, dissent_id, for_update=True)
     conference = await _conference_of(ctx, dissent)
-    rules.check_reviewer_independent(ctx.actor.sub, conference.chair_id)
+    took_part = await ctx.session.exec(
+        select(Attendee.id).where(
+            Attendee.conference_id == conference.id,
+            Attendee.person_id == ctx.actor.sub,
+            col(Attendee.attended).is_(True),
+        )
+    )
+    rules.check_reviewer_independent(
+        ctx.actor.sub,
+        chair_id=conference.chair_id,
+        dissenter_id=dissent.dissenter_id,
+        attended=took_part.first() is not None,
+    )
     return dissent, conference
 
 
