@@ -74,9 +74,14 @@ def require_roles(*roles: str) -> Any:
     """A dependency that lets the caller through if they hold any of `roles` (used as a
     parameter default, hence `Any`, like FastAPI's own `Depends`)."""
 
-    async def _check(principal: CurrentUser) -> Principal:
+    async def _check(request: Request, principal: CurrentUser) -> Principal:
         if not principal.has_any(*roles):
             raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        # Only now may an Idempotency-Key replay the first answer (app/idempotency.py).
+        claim = getattr(request.state, "idempotency_claim", None)
+        if claim is not None:
+            request.state.idempotency_claim = None
+            await claim()
         return principal
 
     return Depends(_check)
