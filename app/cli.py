@@ -84,7 +84,7 @@ def token(
     authority: str | None = typer.Option(None, help="Authority code (not needed for system_admin)"),
     agency: str | None = typer.Option(None),
     name: str | None = typer.Option(None),
-    hours: int = typer.Option(12, min=1, max=24 * 30),
+    hours: int = typer.Option(12, min=1, help="Lifetime (at most AUTH_MAX_TOKEN_LIFETIME_SECONDS)"),
 ) -> None:
     """Mint a development token signed with AUTH_JWT_SECRET."""
     from datetime import timedelta
@@ -94,6 +94,9 @@ def token(
     settings = get_settings()
     if not settings.auth_jwt_secret:
         typer.echo("AUTH_JWT_SECRET is not set", err=True)
+        raise typer.Exit(2)
+    if hours * 3600 > settings.auth_max_token_lifetime_seconds:
+        typer.echo("--hours is longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS allows", err=True)
         raise typer.Exit(2)
     typer.echo(
         mint_token(

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     auth_jwt_public_keys_file: Path | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
+    # The longest a token may live: exp - iat (exp - now for a token without iat).
+    auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
 
     test_clock_enabled: bool = False
     log_level: str = "INFO"

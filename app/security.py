@@ -23,10 +23,14 @@ expected), so every decision that matters is taken here, explicitly:
   unhandled exception.
 * **Registered claims** are checked here, after jose has verified the signature, against
   a clock that tests can control (``verify(..., now=...)``): ``exp`` is required and
-  enforced; ``nbf`` and ``iat`` are enforced when present. A fixed clock-skew allowance of
-  ``CLOCK_SKEW_LEEWAY`` (30 seconds) applies to all three, and no more. ``iss`` and ``aud``
-  are required and must match when an issuer / audience is configured; when not configured
-  they are ignored (jose's own audience check is switched off via ``options`` so that a
+  enforced; ``nbf`` and ``iat`` are enforced when present. NumericDates must lie between
+  1970 and the year 9999 (a 400-digit ``exp`` is refused, not an overflow). A token may live
+  at most ``max_lifetime`` (``AUTH_MAX_TOKEN_LIFETIME_SECONDS``, 24 hours by default):
+  ``exp - iat`` when the token has ``iat``, and ``exp - now`` when it has not (so a token
+  without ``iat`` is still refused once its ``exp`` is further away than the cap). A fixed
+  clock-skew allowance of ``CLOCK_SKEW_LEEWAY`` (30 seconds) applies to all of these.
+  ``iss`` and ``aud`` are required and must match when an issuer / audience is configured;
+  when not configured they are ignored (jose's own audience check is switched off via ``options`` so that a
   token carrying an ``aud`` is not refused for that reason alone).
 * **Application claims**: ``sub`` (required non-empty string), ``name`` (optional, defaults
   to ``sub``), ``roles`` (required list of strings; names outside ``KNOWN_ROLES`` are
@@ -90,6 +94,10 @@ ASYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("RS256", "ES256")
 
 #: Clock-skew allowance applied to ``exp``, ``nbf`` and ``iat`` (and nothing else).
 CLOCK_SKEW_LEEWAY: Final[timedelta] = timedelta(seconds=30)
+#: The longest a token may live (``exp - iat``, or ``exp - now`` without ``iat``) by default.
+DEFAULT_MAX_LIFETIME: Final[timedelta] = timedelta(hours=24)
+#: NumericDates past 9999-12-31T23:59:59Z (or before the epoch) are refused outright.
+_MAX_NUMERIC_DATE: Final[int] = 253_402_300_799
 VERIFIED_CACHE_SIZE: Final[int] = 10_000  # distinct live tokens remembered per process
 
 #: Longer tokens are refused unparsed (bounds the work an anonymous caller can cause).
@@ -149,7 +157,15 @@ class TokenVerifier:
     Instances are immutable after construction and safe to share between threads.
     """
 
-    __slots__ = ("_algorithms", "_audience", "_issuer", "_keys", "_secret_key", "_verified")
+    __slots__ = (
+        "_algorithms",
+        "_audience",
+        "_issuer",
+        "_keys",
+        "_max_lifetime",
+        "_secret_key",
+        "_verified",
+    )
 
     def __init__(
         self,
@@ -158,6 +174,7 @@ class TokenVerifier:
         jwks: dict[str, Any] | None = None,
         issuer: str | None = None,
         audience: str | None = None,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
         if secret is not None and jwks is not None:
             raise ValueError(
@@ -170,6 +187,9 @@ class TokenVerifier:
         # A blank issuer/audience (e.g. an empty environment variable) means "not configured".
         self._issuer: str | None = issuer or None
         self._audience: str | None = audience or None
+        if max_lifetime <= timedelta(0):
+            raise ValueError("the maximum token lifetime must be positive")
+        self._max_lifetime = max_lifetime.total_seconds()
         self._secret_key: Key | None = None
         self._keys: dict[str, _VerificationKey] = {}
         self._algorithms: tuple[str, ...] = ()
@@ -217,6 +237,7 @@ class TokenVerifier:
                 jwks=jwks,
                 issuer=settings.auth_issuer,
                 audience=settings.auth_audience,
+                max_lifetime=timedelta(seconds=settings.auth_max_token_lifetime_seconds),
             )
         except ValueError as exc:
             if path is not None:
@@ -313,6 +334,9 @@ class TokenVerifier:
         iat = _numeric_date(claims, "iat")
         if iat is not None and iat > now + leeway:
             raise AuthError("token issued in the future")
+        # Without iat the lifetime left is measured from now: still bounded by the cap.
+        if exp - (iat if iat is not None else now) > self._max_lifetime + leeway:
+            raise AuthError("token lifetime too long")
 
         if self._issuer is not None:
             if claims.get("iss") is None:
@@ -447,6 +471,8 @@ def _numeric_date(claims: Mapping[str, Any], claim: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise AuthError(f"token claim invalid: {claim}")
     if isinstance(value, float) and not math.isfinite(value):
+        raise AuthError(f"token claim invalid: {claim}")
+    if not 0 <= value <= _MAX_NUMERIC_DATE:  # compared as given: float() of a huge int overflows
         raise AuthError(f"token claim invalid: {claim}")
     return float(value)
 
