@@ -13,6 +13,7 @@ from app.deps import CtxDep, SettingsDep, require_roles
 from app.errors import RuleViolation
 from app.models.base import IsoDate
 from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.rules.reporting import csv_cell
 from app.security import Principal
 from app.services import reports as service
 from app.services.journal import audit
@@ -31,7 +32,7 @@ def _csv(rows: list[dict[str, Any]], header: list[str], filename: str) -> Respon
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
