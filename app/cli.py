@@ -32,6 +32,10 @@ def serve(
         workers=workers,
         access_log=False,
         log_config=None,
+        # h11, because its request-head limit is configurable (httptools has none: a 32 MB
+        # header was read whole); the app also answers 431 past MAX_HEADER_BYTES.
+        http="h11",
+        h11_max_incomplete_event_size=get_settings().max_header_bytes,
     )
 
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     test_clock_enabled: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
+    # The request line and headers together; the server refuses more (`dissent serve` runs
+    # uvicorn's h11 parser with this limit) and the app answers 431 to anything over it.
+    max_header_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
     # How long a process reuses an authority's settings row before reading it again. A
     # change made through this process applies at once; other processes see it within this.
     authority_cache_seconds: float = Field(default=2.0, ge=0, le=60)

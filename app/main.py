@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app.config import Settings, get_settings
+from app.content_type import require_json_body
 from app.db import Database
 from app.deps import AuthorityCache
 from app.errors import install_error_handlers
@@ -81,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return replay_response(exc.record)
 
     app.add_exception_handler(IdempotentReplay, _replay)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -92,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
-    guarded = [Depends(idempotency)]
+    guarded = [Depends(require_json_body), Depends(idempotency)]
     for router in (
         authorities.router,
         profiles.router,

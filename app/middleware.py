@@ -40,10 +40,16 @@ def _problem(status: int, code: str, detail: str, request_id: str) -> list[Messa
     ]
 
 
+def _head_size(scope: Scope) -> int:
+    line = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = 16 * 1024) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,6 +64,12 @@ class RequestMiddleware:
         state["request_id"] = request_id
         status = 500
         try:
+            if _head_size(scope) > self.max_header_bytes:  # what the server let through in one read
+                status = 431
+                detail = f"the request line and headers are larger than {self.max_header_bytes} bytes"
+                for message in _problem(431, "request_header_fields_too_large", detail, request_id):
+                    await send(message)
+                return
             body = await self._read_body(headers, receive)
             if body is None:
                 status = 413

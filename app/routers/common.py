@@ -33,7 +33,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: _problem("Refused because of the current state"),
     412: _problem("If-Match did not match the current version"),
     413: _problem("Request body too large"),
+    415: _problem("The request body is not JSON"),
     422: _problem("Refused because of the request's content"),
+    429: _problem("Too many requests (failed authentications, or costly reads); retry after Retry-After"),
     503: _problem("The database is unreachable or saturated; retry after the Retry-After seconds"),
 }
 
