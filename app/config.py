@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     # The longest a token may live: exp - iat (exp - now for a token without iat).
     auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
 
+    # In-process rate limits (requests a minute; 0 turns one off): tokens that fail to verify,
+    # per client address; reports and audit reads, per caller and per address.
+    rate_limit_auth_failures_per_minute: int = Field(default=30, ge=0)
+    rate_limit_costly_per_minute_per_caller: int = Field(default=30, ge=0)
+    rate_limit_costly_per_minute_per_address: int = Field(default=120, ge=0)
+
     test_clock_enabled: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024

@@ -20,6 +20,7 @@ from app.errors import Forbidden, Unauthorized
 from app.etag import check_version
 from app.models.authority import Authority
 from app.profiles import Profile, get_profile
+from app.ratelimit import check_auth_allowed, check_costly, record_auth_failure
 from app.rules.calendar import WorkingCalendar
 from app.security import AuthError, Principal, TokenVerifier
 
@@ -59,15 +60,22 @@ async def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
     verifier: TokenVerifier = request.app.state.verifier
+    check_auth_allowed(request)
     try:
         principal = verifier.verify(credentials.credentials)
     except AuthError as exc:
+        record_auth_failure(request)
         raise Unauthorized(str(exc)) from exc
     request.state.principal = principal
     return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+async def limit_costly(request: Request, principal: CurrentUser) -> None:
+    """Reports and the audit log are rate-limited per caller and per address (app/ratelimit.py)."""
+    check_costly(request, principal)
 
 
 def require_roles(*roles: str) -> Any:

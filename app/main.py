@@ -13,12 +13,13 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.content_type import require_json_body
 from app.db import Database
-from app.deps import AuthorityCache
+from app.deps import AuthorityCache, limit_costly
 from app.errors import install_error_handlers
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.profiles import all_profiles
+from app.ratelimit import RateLimits
 from app.routers import (
     appeals,
     authorities,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings)
     app.state.authorities = AuthorityCache(settings.authority_cache_seconds)
+    app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
 
     async def _replay(_request: Request, exc: Exception) -> Response:
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
     guarded = [Depends(require_json_body), Depends(idempotency)]
+    for router in (reports.router, integration.audit_router):  # the costly reads
+        app.include_router(router, dependencies=[*guarded, Depends(limit_costly)])
     for router in (
         authorities.router,
         profiles.router,
@@ -109,8 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar.router,
         integration.events_router,
         integration.webhooks_router,
-        integration.audit_router,
-        reports.router,
         test_clock.router,
     ):
         app.include_router(router, dependencies=guarded)

@@ -57,7 +57,9 @@ def test_dev_py_serve_runs_as_development(monkeypatch):
 
 
 def _child_json() -> bytes:
-    return b'{"external_ref": "R-1", "given_name": "Riley", "family_name": "Ex", "date_of_birth": "2019-05-14"}'  # noqa: E501
+    return (
+        b'{"external_ref": "R-1", "given_name": "Riley", "family_name": "Ex", "date_of_birth": "2019-05-14"}'
+    )
 
 
 @pytest.mark.parametrize(
