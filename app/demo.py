@@ -10,14 +10,16 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import select
 
 from app.config import Settings
+from app.context import Ctx
 from app.db import Database, utcnow
-from app.deps import Ctx
 from app.models.authority import Authority, AuthorityCreate
 from app.models.child import ChildCreate
-from app.models.conference import AttendeeCreate, AttendeeKind, ConferenceCreate
+from app.models.conference import AttendeeCreate, ConferenceCreate
+from app.principal import Principal
 from app.profiles import all_profiles
-from app.security import Principal, mint_token
+from app.security import mint_token
 from app.services import authorities, children, conferences
+from app.vocab import AttendeeKind
 
 SYSTEM = Principal(
     sub="demo-loader", name="Demo loader", roles=frozenset({"system_admin"}), agency=None, authority=None

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Response
-
 from app.errors import PreconditionFailed
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-def set_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = etag(version)
-
-
-def check_if_match(request: Request, version: int) -> None:
-    check_version(request.headers.get("if-match"), version)
 
 
 def check_version(header: str | None, version: int) -> None:

@@ -4,6 +4,7 @@ guidance."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Literal
 
 from pydantic import BaseModel
@@ -35,6 +36,13 @@ def _days(rule: DeadlineRule | None) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
+_DOCUMENT_NAMES = {
+    "dissent_form": "dissent form",
+    "dissent_letter": "letter",
+    "referral": "written referral",
+}
+
+
 def _a(title: str) -> str:
     return f"the {title}"
 
@@ -53,8 +61,9 @@ def _professional(p: Profile) -> list[GuidanceSection]:
     )
     if step.actor == "dissenter":
         after = (
-            f"{step.description} Your written dissent must arrive within {_days(step.deadline)} "
-            "of the meeting. If it does not, the dissent lapses, though the record of it stays."
+            f"{step.description} Your {_DOCUMENT_NAMES[step.document]} must arrive within "
+            f"{_days(step.deadline)} of the meeting. If it does not, the dissent lapses, though the "
+            "record of it stays."
         )
         if step.requires_line_manager_discussion:
             after += " The form asks you to confirm that you have had that discussion."
@@ -124,9 +133,11 @@ def _parent(p: Profile) -> list[GuidanceSection]:
     professional += " The decision from the meeting stays in place while this happens."
     appeals = p.appeals
     if appeals.enabled:
+        decisions = "; ".join(p.decision_outcome_labels[o] for o in appeals.appealable_outcomes)
         disagree = (
-            "If your child's name was placed on the register, or kept on it, you can appeal. "
-            f"Write to say why you disagree within {_days(appeals.lodge_deadline)} of the meeting. "
+            f"You can appeal if the meeting's decision for your child was one of these: {decisions}. "
+            f"Write to {_a(appeals.responder_title or 'manager')} to say why you disagree, within "
+            f"{_days(appeals.lodge_deadline)} of the meeting. "
         )
         if appeals.lead_social_worker_may_lodge:
             disagree += "Your lead social worker can help you, or send the appeal for you. "
@@ -151,7 +162,9 @@ def _parent(p: Profile) -> list[GuidanceSection]:
             heading="Complaints",
             body=(
                 "If you are unhappy with how a worker or a service treated you, that is a complaint. "
-                "It goes to that agency's own complaints procedure. It does not change the decision."
+                "It goes to that agency's own complaints procedure: write to "
+                f"{p.guidance.complaints_contact}, or to the agency the worker is from. "
+                "A complaint does not change the decision."
             ),
         ),
     ]
@@ -162,28 +175,33 @@ def _child(p: Profile) -> list[GuidanceSection]:
     if appeals.enabled:
         disagree = (
             "You can say you do not agree. This is called an appeal. You need to do it within "
-            f"{_days(appeals.lodge_deadline)} of the meeting. That is about one week. An adult you "
-            f"trust can help you. You will get an answer within {_days(appeals.response_deadline)}."
+            f"{_days(appeals.lodge_deadline)} of the meeting. That is about one week. You, or an "
+            f"adult you trust, can write to {_a(appeals.responder_title or 'manager')}. Say what "
+            f"you do not agree with and why. You will get an answer within "
+            f"{_days(appeals.response_deadline)}."
         )
     else:
         disagree = (
             "You can tell your social worker or another adult you trust. They will make sure "
             "people hear what you think at the next meeting."
         )
+    review = p.dissent.review
+    worker = (
+        "Sometimes one of the workers does not agree with the plan. Then a senior manager looks at "
+        "it again. The plan still goes on while they check."
+    )
+    if review.family_informant_required:
+        worker += " Someone will be picked to tell your family what the manager decided."
     return [
-        GuidanceSection(
-            heading="What the meeting was for",
-            body=(
-                "Some adults met to talk about how to keep you safe. They made a plan to help you "
-                "and your family."
-            ),
-        ),
+        GuidanceSection(heading="What the meeting was for", body=p.guidance.child_meeting_purpose),
         GuidanceSection(heading="If you do not agree", body=disagree),
+        GuidanceSection(heading="If a worker did not agree", body=worker),
         GuidanceSection(
-            heading="If a worker did not agree",
+            heading="If you want to complain",
             body=(
-                "Sometimes one of the workers does not agree with the plan. They can ask a boss to "
-                "look at it again. The plan still goes on while they check."
+                "If you are not happy with how someone treated you, you can complain. You, or an "
+                f"adult you trust, can write to {p.guidance.complaints_contact}. Your social "
+                "worker can tell you how. A complaint will not get you into trouble."
             ),
         ),
         GuidanceSection(
@@ -211,3 +229,36 @@ def guidance_for(profile: Profile, audience: Audience) -> Guidance:
         title=_TITLES[audience],
         sections=_BUILDERS[audience](profile),
     )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; font-size: 1.1rem; line-height: 1.6; max-width: 40rem;
+  margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; background: #fff; }}
+h1 {{ font-size: 1.8rem; line-height: 1.25; }}
+h2 {{ font-size: 1.35rem; margin-top: 2rem; }}
+</style>
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+{sections}
+</main>
+</body>
+</html>
+"""
+
+
+def guidance_html(guidance: Guidance) -> str:
+    """The guidance as a page for people: `lang`, one `h1`, a heading per section, no scripts."""
+    sections = "\n".join(
+        f'<section aria-labelledby="s{i}">\n<h2 id="s{i}">{escape(s.heading)}</h2>\n'
+        f"<p>{escape(s.body)}</p>\n</section>"
+        for i, s in enumerate(guidance.sections, start=1)
+    )
+    return _PAGE.format(title=escape(guidance.title), sections=sections)

@@ -12,12 +12,13 @@ from fastapi.routing import APIRoute
 from app import __version__
 from app.config import Settings, get_settings
 from app.content_type import require_json_body
+from app.context import AuthorityCache
 from app.db import Database
-from app.deps import AuthorityCache, limit_costly
-from app.errors import install_error_handlers
+from app.deps import limit_costly
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
+from app.problems import install_error_handlers
 from app.profiles import all_profiles
 from app.ratelimit import RateLimits
 from app.routers import (

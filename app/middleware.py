@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import DATA_ERROR_DETAIL, PROBLEM_MEDIA_TYPE, problem_type
+from app.errors import PROBLEM_MEDIA_TYPE, problem_type
 from app.idempotency import forget, store_response
 from app.observability import LATENCY, REQUESTS, request_id_var
+from app.problems import DATA_ERROR_DETAIL
 
 log = logging.getLogger("app.access")
 error_log = logging.getLogger("app.errors")

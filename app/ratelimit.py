@@ -19,7 +19,7 @@ from fastapi import Request
 
 from app.config import Settings
 from app.errors import DomainError
-from app.security import Principal
+from app.principal import Principal
 
 MAX_KEYS = 10_000
 

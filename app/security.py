@@ -23,14 +23,11 @@ expected), so every decision that matters is taken here, explicitly:
   unhandled exception.
 * **Registered claims** are checked here, after jose has verified the signature, against
   a clock that tests can control (``verify(..., now=...)``): ``exp`` is required and
-  enforced; ``nbf`` and ``iat`` are enforced when present. NumericDates must lie between
-  1970 and the year 9999 (a 400-digit ``exp`` is refused, not an overflow). A token may live
-  at most ``max_lifetime`` (``AUTH_MAX_TOKEN_LIFETIME_SECONDS``, 24 hours by default):
-  ``exp - iat`` when the token has ``iat``, and ``exp - now`` when it has not (so a token
-  without ``iat`` is still refused once its ``exp`` is further away than the cap). A fixed
-  clock-skew allowance of ``CLOCK_SKEW_LEEWAY`` (30 seconds) applies to all of these.
-  ``iss`` and ``aud`` are required and must match when an issuer / audience is configured;
-  when not configured they are ignored (jose's own audience check is switched off via ``options`` so that a
+  enforced; ``nbf`` and ``iat`` are enforced when present, and a token may live at most
+  ``max_lifetime`` (``exp - iat``, or ``exp - now`` when it has no ``iat``). A fixed clock-skew allowance of
+  ``CLOCK_SKEW_LEEWAY`` (30 seconds) applies to all three, and no more. ``iss`` and ``aud``
+  are required and must match when an issuer / audience is configured; when not configured
+  they are ignored (jose's own audience check is switched off via ``options`` so that a
   token carrying an ``aud`` is not refused for that reason alone).
 * **Application claims**: ``sub`` (required non-empty string), ``name`` (optional, defaults
   to ``sub``), ``roles`` (required list of strings; names outside ``KNOWN_ROLES`` are
@@ -39,6 +36,9 @@ expected), so every decision that matters is taken here, explicitly:
 
 Every refusal raises ``AuthError`` with a short message that names the failed check but
 never echoes token content or key material. Configuration mistakes raise ``ValueError``.
+
+The token's structure and claims are read by ``app.token_claims`` (no cryptography there);
+the caller it yields is an ``app.principal.Principal``.
 
 ``mint_token`` issues HS256 tokens for development and tests only; the service never
 issues production tokens.
@@ -49,7 +49,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,6 +58,15 @@ from typing import TYPE_CHECKING, Any, Final
 from jose import jwk, jwt
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
+
+from app.principal import KNOWN_ROLES, Principal
+from app.token_claims import (
+    MAX_TOKEN_LENGTH,
+    AuthError,
+    numeric_date,
+    parse_compact_jws,
+    principal_from_claims,
+)
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -70,22 +78,9 @@ __all__ = [
     "MAX_TOKEN_LENGTH",
     "SYMMETRIC_ALGORITHMS",
     "AuthError",
-    "Principal",
     "TokenVerifier",
     "mint_token",
 ]
-
-KNOWN_ROLES: Final[frozenset[str]] = frozenset(
-    {
-        "record_system",
-        "chair",
-        "professional",
-        "reviewer",
-        "reporting",
-        "admin",
-        "system_admin",
-    }
-)
 
 #: Algorithms accepted when a shared secret is configured.
 SYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("HS256",)
@@ -94,52 +89,20 @@ ASYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("RS256", "ES256")
 
 #: Clock-skew allowance applied to ``exp``, ``nbf`` and ``iat`` (and nothing else).
 CLOCK_SKEW_LEEWAY: Final[timedelta] = timedelta(seconds=30)
-#: The longest a token may live (``exp - iat``, or ``exp - now`` without ``iat``) by default.
+#: The longest a token may live (``exp - iat``, or ``exp - now`` without ``iat``) by default;
+#: ``AUTH_MAX_TOKEN_LIFETIME_SECONDS`` sets it. NumericDates past the year 9999 are refused
+#: outright (``app.token_claims.numeric_date``).
 DEFAULT_MAX_LIFETIME: Final[timedelta] = timedelta(hours=24)
-#: NumericDates past 9999-12-31T23:59:59Z (or before the epoch) are refused outright.
-_MAX_NUMERIC_DATE: Final[int] = 253_402_300_799
 VERIFIED_CACHE_SIZE: Final[int] = 10_000  # distinct live tokens remembered per process
 
-#: Longer tokens are refused unparsed (bounds the work an anonymous caller can cause).
-MAX_TOKEN_LENGTH: Final[int] = 8192
-
-#: Upper bound on the length of string claims copied into a ``Principal``.
-MAX_CLAIM_LENGTH: Final[int] = 256
 
 _MIN_RSA_BITS: Final[int] = 2048
-_SYSTEM_ADMIN: Final[str] = "system_admin"
 # The JWK ``kty`` (and, for EC, ``crv``) that each asymmetric algorithm requires.
 _KTY_FOR_ALG: Final[dict[str, str]] = {"RS256": "RSA", "ES256": "EC"}
 _ALG_FOR_KTY: Final[dict[str, str]] = {kty: alg for alg, kty in _KTY_FOR_ALG.items()}
 _EC_CURVE_FOR_ALG: Final[dict[str, str]] = {"ES256": "P-256"}
 # JWK members that only private keys carry (RFC 7518 sections 6.2.2 and 6.3.2).
 _PRIVATE_JWK_MEMBERS: Final[frozenset[str]] = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})
-_B64URL_ALPHABET: Final[frozenset[str]] = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-)
-
-
-class AuthError(Exception):
-    """A bearer token was refused. ``str(error)`` is short and safe to return to a client."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller, as asserted by a verified token."""
-
-    sub: str
-    name: str
-    roles: frozenset[str]
-    agency: str | None
-    authority: str | None
-
-    def has_any(self, *roles: str) -> bool:
-        """True if the principal holds at least one of ``roles``."""
-        return not self.roles.isdisjoint(roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +233,7 @@ class TokenVerifier:
             self._check_registered_claims(cached[0], current)
             return cached[1]
 
-        header, claims = _parse_compact_jws(token)
+        header, claims = parse_compact_jws(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AuthError("unsupported token algorithm")
@@ -299,7 +262,7 @@ class TokenVerifier:
             raise AuthError("token signature invalid") from exc
 
         self._check_registered_claims(claims, current)
-        principal = _principal_from_claims(claims)
+        principal = principal_from_claims(claims)
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
             self._verified.pop(next(iter(self._verified)))  # the oldest entry
         self._verified[token] = (claims, principal)
@@ -320,23 +283,26 @@ class TokenVerifier:
             raise AuthError("token algorithm does not match key")
         return entry.key
 
+    def _check_lifetime(self, exp: float, iat: float | None, now: float) -> None:
+        # Without iat the lifetime left is measured from now: still bounded by the cap.
+        if exp - (iat if iat is not None else now) > self._max_lifetime + CLOCK_SKEW_LEEWAY.total_seconds():
+            raise AuthError("token lifetime too long")
+
     def _check_registered_claims(self, claims: Mapping[str, Any], now: float) -> None:
         leeway = CLOCK_SKEW_LEEWAY.total_seconds()
 
-        exp = _numeric_date(claims, "exp")
+        exp = numeric_date(claims, "exp")
         if exp is None:
             raise AuthError("token missing required claim: exp")
         if now >= exp + leeway:
             raise AuthError("token expired")
-        nbf = _numeric_date(claims, "nbf")
+        nbf = numeric_date(claims, "nbf")
         if nbf is not None and now + leeway < nbf:
             raise AuthError("token not yet valid")
-        iat = _numeric_date(claims, "iat")
+        iat = numeric_date(claims, "iat")
         if iat is not None and iat > now + leeway:
             raise AuthError("token issued in the future")
-        # Without iat the lifetime left is measured from now: still bounded by the cap.
-        if exp - (iat if iat is not None else now) > self._max_lifetime + leeway:
-            raise AuthError("token lifetime too long")
+        self._check_lifetime(exp, iat, now)
 
         if self._issuer is not None:
             if claims.get("iss") is None:
@@ -410,103 +376,6 @@ def _utc_timestamp(now: datetime | None) -> float:
     return now.timestamp()
 
 
-def _b64url_decode(segment: str) -> bytes:
-    if not segment or not set(segment) <= _B64URL_ALPHABET or len(segment) % 4 == 1:
-        raise AuthError("malformed token")
-    try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise AuthError("malformed token") from exc
-
-
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError("duplicate member name")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-def _json_object(segment: str) -> dict[str, Any]:
-    raw = _b64url_decode(segment)
-    try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise AuthError("malformed token") from exc
-    if not isinstance(value, dict):
-        raise AuthError("malformed token")
-    return value
-
-
-def _parse_compact_jws(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Strictly parse a compact JWS into (header, claims) without verifying it."""
-    if not isinstance(token, str) or not token:
-        raise AuthError("malformed token")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise AuthError("token too large")
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise AuthError("malformed token")
-    header_segment, payload_segment, signature_segment = parts
-    header = _json_object(header_segment)
-    claims = _json_object(payload_segment)
-    _b64url_decode(signature_segment)  # must be present and well-formed
-    return header, claims
-
-
-def _numeric_date(claims: Mapping[str, Any], claim: str) -> float | None:
-    """A NumericDate claim as seconds since the epoch, or None when absent."""
-    value = claims.get(claim)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AuthError(f"token claim invalid: {claim}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise AuthError(f"token claim invalid: {claim}")
-    if not 0 <= value <= _MAX_NUMERIC_DATE:  # compared as given: float() of a huge int overflows
-        raise AuthError(f"token claim invalid: {claim}")
-    return float(value)
-
-
-def _optional_string(claims: Mapping[str, Any], claim: str) -> str | None:
-    value = claims.get(claim)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH:
-        raise AuthError(f"token claim invalid: {claim}")
-    return value
-
-
-def _principal_from_claims(claims: Mapping[str, Any]) -> Principal:
-    sub = _optional_string(claims, "sub")
-    if sub is None or not sub.strip():
-        raise AuthError("token missing required claim: sub")
-
-    raw_roles = claims.get("roles")
-    if raw_roles is None:
-        raise AuthError("token missing required claim: roles")
-    if not isinstance(raw_roles, list) or not all(isinstance(r, str) for r in raw_roles):
-        raise AuthError("token claim invalid: roles")
-    roles = frozenset(raw_roles) & KNOWN_ROLES
-
-    name = _optional_string(claims, "name") or sub
-    agency = _optional_string(claims, "agency")
-    authority = _optional_string(claims, "authority")
-    if authority is None and _SYSTEM_ADMIN not in roles:
-        raise AuthError("token missing required claim: authority")
-
-    return Principal(sub=sub, name=name, roles=roles, agency=agency, authority=authority)
-
-
 def _load_jwks(jwks: object) -> dict[str, _VerificationKey]:
     """Validate a JWK Set and return the usable verification keys by ``kid``."""
     if not isinstance(jwks, Mapping):
@@ -517,42 +386,55 @@ def _load_jwks(jwks: object) -> dict[str, _VerificationKey]:
 
     keys: dict[str, _VerificationKey] = {}
     for index, entry in enumerate(entries):
-        where = f"JWKS key #{index}"
-        if not isinstance(entry, Mapping):
-            raise ValueError(f"{where} is not a JSON object")
-        kid = entry.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise ValueError(f"{where} has no 'kid' (every key must be named)")
-        where = f"JWKS key {kid!r}"
-        if kid in keys:
-            raise ValueError(f"{where} appears more than once")
-        kty = entry.get("kty")
-        if kty == "oct":
-            raise ValueError(f"{where} is a symmetric secret; a JWKS may hold public keys only")
-        if _PRIVATE_JWK_MEMBERS & entry.keys():
-            raise ValueError(f"{where} contains private key material; publish public keys only")
-
-        alg = _ALG_FOR_KTY.get(kty) if isinstance(kty, str) else None
+        kid, where = _checked_jwk(entry, index, keys)
+        alg = _usable_alg(entry)
         if alg is None:
-            continue  # a key type this service cannot use; tokens naming it are refused
-        stated_alg = entry.get("alg")
-        if stated_alg is not None and stated_alg != alg:
-            continue  # e.g. an RSA key reserved for PS256 or RS512
-        if entry.get("use") not in (None, "sig"):
-            continue  # e.g. an encryption key
-        if alg in _EC_CURVE_FOR_ALG and entry.get("crv") != _EC_CURVE_FOR_ALG[alg]:
-            continue  # another curve (ES384, ES512, ...) which is not accepted
+            continue  # a key this service cannot use; tokens naming it are refused
         if alg == "RS256":
             _check_rsa_modulus(entry, where)
         try:
             key = jwk.construct(dict(entry), alg)
         except Exception as exc:  # jose raises JWKError, backends may raise others
-            raise ValueError(f"{where} is not a valid {kty} public key: {exc}") from exc
+            raise ValueError(f"{where} is not a valid {entry.get('kty')} public key: {exc}") from exc
         keys[kid] = _VerificationKey(alg=alg, key=key)
 
     if not keys:
         raise ValueError("the JWKS contains no usable RS256 or ES256 (P-256) signing keys")
     return keys
+
+
+def _checked_jwk(entry: object, index: int, seen: Mapping[str, object]) -> tuple[str, str]:
+    """A JWKS entry's ``kid`` and how to name it in errors; refuse what no key set may hold."""
+    where = f"JWKS key #{index}"
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"{where} is not a JSON object")
+    kid = entry.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise ValueError(f"{where} has no 'kid' (every key must be named)")
+    where = f"JWKS key {kid!r}"
+    if kid in seen:
+        raise ValueError(f"{where} appears more than once")
+    if entry.get("kty") == "oct":
+        raise ValueError(f"{where} is a symmetric secret; a JWKS may hold public keys only")
+    if _PRIVATE_JWK_MEMBERS & entry.keys():
+        raise ValueError(f"{where} contains private key material; publish public keys only")
+    return kid, where
+
+
+def _usable_alg(entry: Mapping[str, Any]) -> str | None:
+    """The algorithm this service would verify with this key, or None if it cannot use it."""
+    kty = entry.get("kty")
+    alg = _ALG_FOR_KTY.get(kty) if isinstance(kty, str) else None
+    if alg is None:
+        return None  # a key type this service cannot use
+    stated_alg = entry.get("alg")
+    if stated_alg is not None and stated_alg != alg:
+        return None  # e.g. an RSA key reserved for PS256 or RS512
+    if entry.get("use") not in (None, "sig"):
+        return None  # e.g. an encryption key
+    if alg in _EC_CURVE_FOR_ALG and entry.get("crv") != _EC_CURVE_FOR_ALG[alg]:
+        return None  # another curve (ES384, ES512, ...) which is not accepted
+    return alg
 
 
 def _check_rsa_modulus(entry: Mapping[str, Any], where: str) -> None:

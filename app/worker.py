@@ -29,15 +29,15 @@ from sqlmodel import col, select
 
 from app.clock import current_time
 from app.config import Settings
+from app.context import Ctx
 from app.db import Database
-from app.deps import Ctx
 from app.errors import DomainError
 from app.models.authority import Authority
 from app.models.dissent import Deadline
 from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
+from app.principal import service_actor
 from app.rules.webhooks import backoff_seconds, signature_header
-from app.security import Principal
 from app.services import audit, dissents
 from app.services.events import event_public
 from app.services.journal import emit
@@ -83,9 +83,7 @@ async def sweep(db: Database, settings: Settings) -> PassResult:
             authority = await session.get(Authority, authority_id)
             assert authority is not None
             now = await current_time(session, settings)
-            actor = Principal(
-                sub="worker", name="Worker", roles=frozenset(), agency=None, authority=authority.code
-            )
+            actor = service_actor("worker", "Worker", authority.code)
             ctx = Ctx(session=session, actor=actor, authority=authority, now=now, request_id="worker-sweep")
             open_ = [
                 col(Deadline.authority_id) == authority.id,

@@ -146,6 +146,8 @@ class Meeting:
         expect(self.chair.post(f"{self.url}/dissent-invitation"), 200)
         if self.profile == "scotland-cppm-registration":
             expect(self.chair.post(f"{self.url}/appeal-rights-explained"), 200)
+            # needed to end the meeting with a dissent left unresolved
+            expect(self.chair.post(f"{self.url}/participants-advised"), 200)
 
     def end(self) -> dict[str, Any]:
         return expect(self.chair.post(f"{self.url}/end"), 200)
@@ -245,3 +247,17 @@ def make_meeting(
 def rows(db: sa.Connection, sql: str, **params: Any) -> list[Any]:
     db.rollback()  # see the latest committed state
     return list(db.execute(sa.text(sql), params).all())
+
+
+def dissent_letter(day: str, **changes: Any) -> dict[str, Any]:
+    """A CARM dissenter's letter to the reviewer, signed on `day`."""
+    body: dict[str, Any] = {
+        "form": "dissent_letter",
+        "from": {"name": "Pat Prof", "role": "Health visitor", "agency": "NHS", "contact": "pat@example.org"},
+        "to": "Head of Children's Health, Care and Justice Services",
+        "reasons": "The evidence does not show the threshold is met.",
+        "signed_name": "Pat Prof",
+        "signed_on": day,
+    }
+    body.update(changes)
+    return body

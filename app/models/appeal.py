@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -15,21 +13,7 @@ from sqlmodel import Field, SQLModel
 from app.models.base import fk, id_field, in_list, utc, version_column
 from app.models.dissent import DeadlinePublic, ReconveneIn
 from app.text import SafeText
-
-
-class AppealStatus(StrEnum):
-    lodged = "lodged"
-    responded = "responded"
-
-
-class Relationship(StrEnum):
-    child = "child"
-    young_person = "young_person"
-    parent = "parent"
-    carer = "carer"
-    expectant_parent = "expectant_parent"
-    other_family = "other_family"
-
+from app.vocab import AppealOutcomeCode, AppealStatus, ComplaintAbout, Relationship
 
 _version = version_column()
 
@@ -126,7 +110,7 @@ class AppealCreate(_In):
 
 
 class AppealResponseIn(_In):
-    outcome: Literal["decision_confirmed", "reconvene"]
+    outcome: AppealOutcomeCode
     response_text: SafeText = PField(min_length=1, max_length=20000)
     reconvene: ReconveneIn | None = PField(
         default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
@@ -159,7 +143,7 @@ class AppealPublic(AppealSummary):
 
 
 class ComplaintCreate(_In):
-    about: Literal["practitioner", "service"]
+    about: ComplaintAbout
     agency: SafeText = PField(min_length=1, max_length=200)
     summary: SafeText = PField(min_length=1, max_length=20000)
     conference_id: uuid.UUID | None = None

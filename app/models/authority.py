@@ -10,8 +10,8 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import IsoDate, id_field, in_list, json_field, utc, version_column
-from app.rules.calendar import JURISDICTIONS
 from app.text import SafeText
+from app.vocab import JURISDICTIONS
 
 _version = version_column()
 

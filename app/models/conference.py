@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -23,29 +22,9 @@ from app.models.base import (
     version_column,
 )
 from app.text import SafeText
+from app.vocab import AttendeeKind, ConferenceStatus, DecisionOutcome
 
 MAX_CHILDREN_PER_CONFERENCE = 20
-
-
-class ConferenceStatus(StrEnum):
-    scheduled = "scheduled"
-    in_progress = "in_progress"
-    ended = "ended"
-    cancelled = "cancelled"
-
-
-class AttendeeKind(StrEnum):
-    professional = "professional"
-    family = "family"
-    child = "child"
-    other = "other"
-
-
-class DecisionOutcome(StrEnum):
-    register = "register"
-    continue_ = "continue"
-    deregister = "deregister"
-    not_register = "not_register"
 
 
 _version = version_column()
@@ -76,6 +55,7 @@ class Conference(SQLModel, table=True):
     cancelled_at: datetime | None = utc()
     dissent_invited_at: datetime | None = utc()
     appeal_rights_explained_at: datetime | None = utc()
+    participants_advised_at: datetime | None = utc()
     appeal_due_at: datetime | None = utc(index=True)
     appeal_due_explanation: str | None = Field(default=None, max_length=1000)
     version: int = Field(default=1, sa_column=_version)
@@ -102,6 +82,8 @@ class Attendee(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("conference_id", "person_id"),
         in_list("kind", [k.value for k in AttendeeKind], "kind"),
+        # Professionals attend for an agency; family members, children and others have none.
+        sa.CheckConstraint("kind <> 'professional' OR agency IS NOT NULL", name="professional_agency"),
         sa.Index("ix_attendee_authority_id_person_id", "authority_id", "person_id"),
     )
 
@@ -111,9 +93,10 @@ class Attendee(SQLModel, table=True):
     person_id: str = Field(max_length=200)
     name: str = Field(max_length=200)
     role_title: str = Field(max_length=200)
-    agency: str = Field(max_length=200)
+    agency: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=20)
-    attended: bool
+    # None: invited, attendance not yet recorded (a reconvened meeting's invitees).
+    attended: bool | None = None
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
@@ -148,6 +131,10 @@ class Decision(SQLModel, table=True):
     amends_id: uuid.UUID | None = fk("decision.id", nullable=True, index=False)
     amendment_reason: str | None = Field(default=None, max_length=200)
 
+    def snapshot(self) -> dict[str, Any]:
+        """The decision as it stands now (a dissent keeps the one it was raised against)."""
+        return {"decision_id": str(self.id), "outcome": self.outcome, "categories": list(self.categories)}
+
 
 # ---- API schemas ---------------------------------------------------------------------------
 
@@ -175,7 +162,12 @@ class AttendeeCreate(BaseModel):
     person_id: SafeText = PField(min_length=1, max_length=200)
     name: SafeText = PField(min_length=1, max_length=200)
     role_title: SafeText = PField(min_length=1, max_length=200)
-    agency: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText | None = PField(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Required for professionals; null or absent for family members, children and others",
+    )
     kind: AttendeeKind
     attended: bool
 
@@ -194,9 +186,9 @@ class AttendeePublic(BaseModel):
     person_id: str
     name: str
     role_title: str
-    agency: str
+    agency: str | None
     kind: AttendeeKind
-    attended: bool
+    attended: bool | None = PField(description="Null while only invited: attendance not yet recorded")
 
 
 class DecisionPublic(BaseModel):
@@ -235,6 +227,7 @@ class ConferencePublic(ConferenceSummary):
     cancelled_at: datetime | None
     dissent_invited_at: datetime | None
     appeal_rights_explained_at: datetime | None
+    participants_advised_at: datetime | None
     appeal_deadline: AppealDeadline | None
     attendees: list[AttendeePublic]
     decisions: list[DecisionPublic]

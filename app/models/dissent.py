@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, EmailStr, Tag
 from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
@@ -26,29 +25,17 @@ from app.models.base import (
 )
 from app.models.conference import CategoryCode
 from app.text import SafeText
-
-
-class DissentStatus(StrEnum):
-    raised = "raised"
-    resolved = "resolved"
-    withdrawn = "withdrawn"
-    awaiting_submission = "awaiting_submission"
-    awaiting_referral = "awaiting_referral"
-    submitted = "submitted"
-    referred = "referred"
-    under_review = "under_review"
-    decided = "decided"
-    lapsed = "lapsed"
-
-
-OPEN_STATUSES = (
-    DissentStatus.raised,
-    DissentStatus.awaiting_submission,
-    DissentStatus.awaiting_referral,
-    DissentStatus.submitted,
-    DissentStatus.referred,
-    DissentStatus.under_review,
+from app.vocab import (
+    OPEN_STATUSES,
+    DeadlineKind,
+    DeadlineStatusCode,
+    DissentStatus,
+    DissentSubject,
+    DissentSubjectCode,
+    RecordEntryKind,
+    ReviewOutcomeCode,
 )
+
 _OPEN_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
 
 _version = version_column()
@@ -58,7 +45,7 @@ class Dissent(SQLModel, table=True):
     __tablename__ = "dissent"
     __table_args__ = (
         in_list("status", [s.value for s in DissentStatus], "status"),
-        in_list("subject", ["plan", "category", "registration"], "subject"),
+        in_list("subject", [s.value for s in DissentSubject], "subject"),
         # One open dissent per person, conference and subject, whatever races happen.
         partial_index(
             "uq_dissent_open_per_subject",
@@ -117,6 +104,12 @@ class Dissent(SQLModel, table=True):
     submission: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     referred_at: datetime | None = utc()
     referral_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    # The rest of the chair's written referral: the precise nature of the agency's dissent and
+    # the course of action agreed with the senior manager ({nature_of_dissent, ...}).
+    referral: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    # The decisions the dissent was raised against, as they stood then: [{child_id, decision_id,
+    # outcome, categories}]. A decision replaced later in the meeting does not change this.
+    raised_against: list[dict[str, Any]] = json_field()
     lapsed_at: datetime | None = utc()
     review_meeting_held_on: date | None = None
     review_meeting_members: list[str] | None = Field(
@@ -134,20 +127,16 @@ class Dissent(SQLModel, table=True):
     )
     family_informed_by: str | None = Field(default=None, max_length=200)
     family_informed_on: date | None = None
+    # Why someone other than the person the reviewer named told the family.
+    family_informed_other_reason: str | None = Field(
+        default=None, sa_column=sa.Column(sa.Text(), nullable=True)
+    )
     reconvened_conference_id: uuid.UUID | None = fk("conference.id", nullable=True, index=False)
     version: int = Field(default=1, sa_column=_version)
     created_at: datetime = utc(nullable=False, default_now=True)
     updated_at: datetime = utc(nullable=False, default_now=True)
 
     __mapper_args__ = {"version_id_col": _version}
-
-
-class DeadlineKind(StrEnum):
-    written_submission = "written_submission"
-    referral = "referral"
-    review_meeting = "review_meeting"
-    review_response = "review_response"
-    appeal_response = "appeal_response"
 
 
 class Deadline(SQLModel, table=True):
@@ -203,13 +192,6 @@ class Deadline(SQLModel, table=True):
     created_at: datetime = utc(nullable=False, default_now=True)
 
 
-class RecordEntryKind(StrEnum):
-    decision = "decision"
-    amended_decision = "amended_decision"
-    review_note = "review_note"
-    appeal_response = "appeal_response"
-
-
 class ChildRecordEntry(SQLModel, table=True):
     """A line in the child's timeline."""
 
@@ -241,7 +223,7 @@ class _In(BaseModel):
 
 
 class DissentCreate(_In):
-    subject: Literal["plan", "category", "registration"]
+    subject: DissentSubjectCode
     child_ids: list[uuid.UUID] | None = PField(
         default=None, max_length=20, description="Defaults to every child in the meeting"
     )
@@ -274,11 +256,21 @@ class ManagerDetails(_In):
 
 
 class ChildOnForm(_In):
+    child_id: uuid.UUID | None = PField(
+        default=None, description="The child's id; without it the name and date of birth identify the child"
+    )
     name: SafeText = PField(min_length=1, max_length=200)
-    date_of_birth: IsoDate | None = PField(default=None, description="Empty for an unborn baby")
+    date_of_birth: IsoDate | None = PField(
+        default=None, description="Empty for an unborn baby (or the expected date of birth)"
+    )
 
 
-class WrittenSubmissionIn(_In):
+class DissentFormIn(_In):
+    """England's Dissent Form (Appendix 1)."""
+
+    form: Literal["dissent_form"] = PField(
+        default="dissent_form", description="Which written document this is (the profile names it)"
+    )
     professional: ProfessionalDetails
     manager: ManagerDetails
     children: list[ChildOnForm] = PField(min_length=1, max_length=20)
@@ -290,8 +282,104 @@ class WrittenSubmissionIn(_In):
     signed_on: IsoDate
 
 
+class LetterSender(_In):
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText = PField(min_length=1, max_length=200)
+    contact: SafeText = PField(min_length=1, max_length=300, description="Address, telephone or email")
+
+
+class DissentLetterIn(_In):
+    """The dissenter's letter to the reviewer (Scotland, CARM)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    form: Literal["dissent_letter"]
+    sender: LetterSender = PField(alias="from")
+    to: SafeText = PField(min_length=1, max_length=300, description="The reviewer it is addressed to")
+    reasons: SafeText = LongText
+    signed_name: SafeText = PField(min_length=1, max_length=200)
+    signed_on: IsoDate
+
+
+class ProfessionalDraft(BaseModel):
+    name: str
+    role: str
+    agency: str
+    agency_address: str | None
+    phone: str | None
+    email: str | None
+
+
+class ChildDraft(BaseModel):
+    child_id: uuid.UUID
+    name: str
+    date_of_birth: date | None
+
+
+class DissentFormDraft(BaseModel):
+    """England's Dissent Form filled with what the service knows; the dissenter adds the rest
+    (the empty fields) and submits it."""
+
+    form: Literal["dissent_form"] = "dissent_form"
+    professional: ProfessionalDraft
+    manager: ManagerDetails | None = None
+    children: list[ChildDraft]
+    conference_date: date
+    child_subject_to_plan: bool | None
+    discussed_with_line_manager_and_safeguarding_lead: bool | None = None
+    rationale: str
+    signed_name: str
+    signed_on: date | None = None
+
+
+class LetterSenderDraft(BaseModel):
+    name: str
+    role: str
+    agency: str
+    contact: str | None = None
+
+
+class DissentLetterDraft(BaseModel):
+    """The dissenter's letter to the reviewer, filled with what the service knows."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    form: Literal["dissent_letter"] = "dissent_letter"
+    sender: LetterSenderDraft = PField(alias="from")
+    to: str
+    reasons: str
+    signed_name: str
+    signed_on: date | None = None
+
+
+WrittenSubmissionDraft = Annotated[DissentFormDraft | DissentLetterDraft, PField(discriminator="form")]
+
+
+def _form_of(value: Any) -> str:
+    # A body without `form` is England's Dissent Form, as before the letter existed.
+    if isinstance(value, dict):
+        return str(value.get("form", "dissent_form"))
+    return str(getattr(value, "form", "dissent_form"))
+
+
+WrittenSubmissionIn = Annotated[
+    Annotated[DissentFormIn, Tag("dissent_form")] | Annotated[DissentLetterIn, Tag("dissent_letter")],
+    Discriminator(_form_of),
+]
+
+
 class ReferralIn(_In):
     note: SafeText = LongText
+    nature_of_dissent: SafeText | None = PField(
+        default=None, max_length=20000, description="The precise nature of the agency's dissent"
+    )
+    course_of_action: SafeText | None = PField(
+        default=None, max_length=20000, description="The course of action agreed with the senior manager"
+    )
+    senior_manager: SafeText | None = PField(
+        default=None, max_length=200, description="The senior manager the course of action was agreed with"
+    )
 
 
 class ReviewMeetingIn(_In):
@@ -313,7 +401,7 @@ class ReconveneIn(_In):
 
 
 class ReviewDecisionIn(_In):
-    outcome: Literal["uphold", "change_category", "reconvene"]
+    outcome: ReviewOutcomeCode
     new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
     practice_improvements: SafeText | None = PField(default=None, max_length=20000)
     written_note: SafeText = LongText
@@ -326,13 +414,19 @@ class ReviewDecisionIn(_In):
 class FamilyInformedIn(_In):
     informed_by: SafeText = PField(min_length=1, max_length=200)
     informed_on: IsoDate
+    other_informant_reason: SafeText | None = PField(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Why someone other than the person the reviewer named told the family",
+    )
 
 
 class DeadlinePublic(BaseModel):
     kind: DeadlineKind
     due_at: datetime
     due_date: date
-    status: Literal["pending", "met", "missed", "cancelled"]
+    status: DeadlineStatusCode
     met_at: datetime | None
     explanation: str
     responsible_role: str
@@ -343,6 +437,27 @@ class DissenterPublic(BaseModel):
     name: str
     role_title: str
     agency: str
+
+
+class ReferralDetails(BaseModel):
+    nature_of_dissent: str | None
+    course_of_action: str | None
+    senior_manager: str | None
+
+
+class DecisionSnapshot(BaseModel):
+    decision_id: uuid.UUID
+    outcome: str
+    categories: list[str]
+
+
+class DissentDecision(BaseModel):
+    """For one child: the decision the dissent was raised against, beside the current one."""
+
+    child_id: uuid.UUID
+    raised_against: DecisionSnapshot | None
+    current: DecisionSnapshot | None
+    changed: bool
 
 
 class DissentHistoryItem(BaseModel):
@@ -373,6 +488,7 @@ class DissentPublic(DissentSummary):
     submission: dict[str, Any] | None
     submitted_at: datetime | None
     referral_note: str | None
+    referral: ReferralDetails | None
     referred_at: datetime | None
     lapsed_at: datetime | None
     review_meeting_held_on: date | None
@@ -385,6 +501,8 @@ class DissentPublic(DissentSummary):
     family_informant: dict[str, str] | None
     family_informed_by: str | None
     family_informed_on: date | None
+    family_informed_other_reason: str | None
     reconvened_conference_id: uuid.UUID | None
+    decisions: list[DissentDecision]
     deadlines: list[DeadlinePublic]
     history: list[DissentHistoryItem]

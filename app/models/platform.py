@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.models.base import id_field, json_field, partial_index, utc
-from app.rules.audit_chain import canonical_time
 
 
 class AuditEntry(SQLModel, table=True):
@@ -50,27 +48,6 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = None
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)
-
-    def chain_content(self) -> dict[str, Any]:
-        return audit_chain_content(self.__dict__)
-
-
-def audit_chain_content(values: Mapping[str, Any]) -> dict[str, Any]:
-    """What an entry's hash covers, from its column values (a row or the values about to be
-    inserted)."""
-    return {
-        "chain": values["chain_key"],
-        "seq": values["seq"],
-        "authority": values["authority_code"],
-        "actor": values["actor_sub"],
-        "roles": values["actor_roles"],
-        "action": values["action"],
-        "entity_kind": values["entity_kind"],
-        "entity_id": values["entity_id"],
-        "request_id": values["request_id"],
-        "occurred_at": canonical_time(values["occurred_at"]),
-        "detail": values["detail"],
-    }
 
 
 class AuditChainHead(SQLModel, table=True):

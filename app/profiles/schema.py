@@ -7,18 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DissentSubject = Literal["plan", "category", "registration"]
-ReviewOutcome = Literal["uphold", "change_category", "reconvene"]
-DeadlineKind = Literal[
-    "written_submission",
-    "referral",
-    "review_meeting",
-    "review_response",
-    "appeal_response",
-    "appeal_lodging",  # the family's last day to appeal; shown on the conference, not a stored step
-]
-Confirmation = Literal["dissent_invitation", "appeal_rights_explained"]
-DecisionOutcomeCode = Literal["register", "continue", "deregister", "not_register"]
+from app.vocab import (
+    AppealOutcome,
+    Confirmation,
+    DeadlineAnchorCode,
+    DecisionOutcome,
+    DecisionOutcomeCode,
+    DissentSubjectCode,
+    ReviewOutcome,
+    RuleDeadlineKind,
+    WrittenDocument,
+    WrittenStepStatus,
+)
 
 
 class _Strict(BaseModel):
@@ -30,13 +30,18 @@ class Labelled(_Strict):
     label: str = Field(min_length=1)
 
 
+class MeetingType(Labelled):
+    # A pre-birth meeting is about an unborn baby: it needs at least one unborn child.
+    pre_birth: bool = False
+
+
 class DeadlineRule(_Strict):
     """`working_days` or `calendar_days` after the anchor date."""
 
-    kind: DeadlineKind
+    kind: RuleDeadlineKind
     working_days: int | None = Field(default=None, ge=0, le=365)
     calendar_days: int | None = Field(default=None, ge=0, le=365)
-    counted_from: Literal["meeting_date", "received"]
+    counted_from: DeadlineAnchorCode
     description: str
 
     @model_validator(mode="after")
@@ -49,8 +54,11 @@ class DeadlineRule(_Strict):
 class WrittenStep(_Strict):
     """What must happen in writing after a dissent stays unresolved at the end of the meeting."""
 
-    status: Literal["awaiting_submission", "awaiting_referral"]
+    status: WrittenStepStatus
     actor: Literal["dissenter", "chair"]
+    # The written document the step takes: England's Dissent Form, the dissenter's letter to
+    # the reviewer (Scotland, CARM), or the chair's written referral.
+    document: WrittenDocument
     deadline: DeadlineRule
     # A dissenter's own step lapses when missed; the service's own steps stay open, overdue.
     lapses_when_missed: bool
@@ -72,7 +80,7 @@ class ReviewRules(_Strict):
 
 
 class DissentRules(_Strict):
-    subjects: list[DissentSubject] = Field(min_length=1)
+    subjects: list[DissentSubjectCode] = Field(min_length=1)
     written_step: WrittenStep
     review: ReviewRules
 
@@ -95,7 +103,7 @@ class AppealRules(_Strict):
                 raise ValueError("enabled appeals need deadlines and responder roles")
             if not self.outcomes or not self.appealable_outcomes:
                 raise ValueError("enabled appeals need outcomes and the decisions that can be appealed")
-            if not {o.code for o in self.outcomes} <= {"decision_confirmed", "reconvene"}:
+            if not {o.code for o in self.outcomes} <= set(AppealOutcome):
                 raise ValueError("unknown appeal outcome")
         elif not self.unavailable_detail:
             raise ValueError("a profile without appeals must say where families can go instead")
@@ -109,32 +117,43 @@ class Routes(_Strict):
     complaints: str
 
 
+class GuidanceWording(_Strict):
+    """Wording of the plain-language guidance that differs between procedures."""
+
+    child_meeting_purpose: str = Field(min_length=1)
+    complaints_contact: str = Field(min_length=1, description="Who a complaint is written to")
+
+
 class Profile(_Strict):
     code: str = Field(pattern=r"^[a-z0-9-]{3,60}$")
     title: str
     description: str
     chair_title: str
-    meeting_types: list[Labelled] = Field(min_length=1)
+    meeting_types: list[MeetingType] = Field(min_length=1)
     categories_term: str
     categories: list[Labelled] = Field(min_length=1)
     max_categories: int | None = Field(default=None, ge=1)
     categories_required_for: list[DecisionOutcomeCode]
     decision_outcome_labels: dict[DecisionOutcomeCode, str]
     end_confirmations: list[Confirmation]
+    # Confirmations needed only when a dissent is left unresolved at the end of the meeting
+    # (registration: participants advised that the senior manager will consider it).
+    end_confirmations_with_unresolved_dissent: list[Confirmation] = Field(default_factory=list)
     dissent: DissentRules
     appeals: AppealRules
     routes: Routes
+    guidance: GuidanceWording
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
-        if set(self.decision_outcome_labels) != {"register", "continue", "deregister", "not_register"}:
+        if set(self.decision_outcome_labels) != set(DecisionOutcome):
             raise ValueError("decision_outcome_labels must label all four outcomes")
         for name, items in (("meeting_types", self.meeting_types), ("categories", self.categories)):
             codes = [i.code for i in items]
             if len(codes) != len(set(codes)):
                 raise ValueError(f"{name} has duplicate codes")
         outcomes = {o.code for o in self.dissent.review.outcomes}
-        if not outcomes <= {"uphold", "change_category", "reconvene"}:
+        if not outcomes <= set(ReviewOutcome):
             raise ValueError("unknown review outcome")
         if self.appeals.enabled != ("appeal_rights_explained" in self.end_confirmations):
             raise ValueError("a profile with appeals must require appeal rights to be explained")
@@ -144,6 +163,8 @@ class Profile(_Strict):
         step = self.dissent.written_step
         if (step.actor == "chair") != (step.status == "awaiting_referral"):
             raise ValueError("the chair's written step is a referral; the dissenter's a submission")
+        if (step.actor == "chair") != (step.document == "referral"):
+            raise ValueError("the chair writes a referral; a dissenter writes a dissent form or letter")
         return self
 
     def meeting_type_label(self, code: str) -> str | None:

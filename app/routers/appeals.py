@@ -9,15 +9,15 @@ from app.models.appeal import (
     AppealCreate,
     AppealPublic,
     AppealResponseIn,
-    AppealStatus,
     AppealSummary,
     ComplaintCreate,
     ComplaintPublic,
 )
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import appeals as service
+from app.vocab import AppealStatus
 
 router = APIRouter(prefix="/v1/appeals", tags=["appeals"])
 complaints_router = APIRouter(prefix="/v1/complaints", tags=["complaints"])

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Request, Response
 
 from app.deps import CtxDep, Now, SessionDep, require_roles
 from app.models.authority import AuthorityCreate, AuthorityPublic, AuthorityUpdate
+from app.principal import Principal
 from app.routers.common import with_etag
-from app.security import Principal
 from app.services import authorities as service
 
 router = APIRouter(prefix="/v1/authorities", tags=["authorities"])

@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from app.deps import CurrentUser, SessionDep, find_authority
-from app.errors import NotFound, RuleViolation
+from app.deps import CurrentUser, SessionDep
 from app.models.base import IsoDate
-from app.rules.calendar import MAX_DAYS, WorkingCalendar
+from app.rules.calendar import MAX_DAYS
+from app.services import calendar as service
 from app.text import SafeText
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
@@ -46,26 +46,15 @@ async def compute_deadline(
     """Compute a deadline exactly as the service does: N working days (this authority's bank
     holidays and closures skipped) or N calendar days after `from`, ending at the end of the
     local day."""
-    if (working_days is None) == (calendar_days is None):
-        raise RuleViolation("give exactly one of working_days or calendar_days", code="validation_error")
-    if not principal.has_any("system_admin") and principal.authority != authority:
-        raise NotFound("no such authority")
-    record = await find_authority(session, authority, request.app.state.authorities)
-    if record is None:
-        raise NotFound("no such authority")
-    calendar = WorkingCalendar(
-        record.jurisdiction, record.timezone, [date.fromisoformat(d) for d in record.closure_dates]
+    record, result = await service.compute_deadline(
+        session,
+        principal,
+        request.app.state.authorities,
+        authority_code=authority,
+        start=from_,
+        working_days=working_days,
+        calendar_days=calendar_days,
     )
-    try:
-        result = (
-            calendar.add_working_days(from_, working_days)
-            if working_days is not None
-            else calendar.add_calendar_days(from_, calendar_days or 0)
-        )
-    except (ValueError, OverflowError) as exc:
-        raise RuleViolation(
-            "that date is outside the calendar this service can count", code="validation_error"
-        ) from exc
     return DeadlineComputationPublic(
         authority=record.code,
         jurisdiction=record.jurisdiction,

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Query, Response
 
 from app.deps import CtxDep, require_roles
 from app.models.child import ChildCreate, ChildPublic, RecordEntryPublic
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import children as service
 from app.text import SafeText
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 from pydantic import BaseModel
 
 from app.errors import PROBLEM_MEDIA_TYPE
-from app.etag import set_etag
+from app.etag import etag
+from app.pagination import MAX_LIMIT
+from app.text import SafeText
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)")]
+Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
 class Problem(BaseModel):
@@ -41,7 +46,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def with_etag(response: Response, version: int) -> None:
-    set_etag(response, version)
+    response.headers["ETag"] = etag(version)
 
 
 def problem_media_type(spec: dict[str, Any]) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from app.deps import CtxDep, SettingsDep, require_roles
-from app.errors import RuleViolation
 from app.models.base import IsoDateTime
 from app.models.platform import AuditEntry
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, cursor_uuid, decode_cursor, encode_cursor
-from app.routers.common import with_etag
-from app.security import Principal
+from app.pagination import DEFAULT_LIMIT, MAX_SEQ, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit, with_etag
 from app.services import audit as audit_service
 from app.services import events
 from app.services import webhooks as service
@@ -29,8 +28,6 @@ audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 # Sequence numbers are 32-bit integer columns and delivery ids 64-bit ones: a larger number
 # in a query would make the database fail the request instead of refusing it.
-MAX_SEQ = 2**31 - 1
-MAX_BIGINT = 2**63 - 1
 
 
 @events_router.get("", response_model=EventPage)
@@ -65,12 +62,8 @@ async def create_webhook(
 async def list_webhooks(
     ctx: CtxDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None, _: Principal = require_roles("admin")
 ) -> Page[WebhookPublic]:
-    after = decode_cursor(cursor, 1)
-    rows = await service.list_webhooks(
-        ctx, after_id=cursor_uuid(after[0]) if after else None, limit=limit + 1
-    )
-    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    return Page(items=[service.to_public(ctx, s) for s in rows[:limit]], next_cursor=next_cursor)
+    rows, next_cursor = await service.list_webhooks(ctx, limit=limit, cursor=cursor)
+    return Page(items=[service.to_public(ctx, s) for s in rows], next_cursor=next_cursor)
 
 
 @webhooks_router.get("/{webhook_id}", response_model=WebhookPublic)
@@ -114,20 +107,11 @@ async def list_deliveries(
     _: Principal = require_roles("admin"),
 ) -> Page[WebhookDeliveryPublic]:
     """The delivery log, newest first."""
-    after = decode_cursor(cursor, 1)
-    before_id = _int(after[0], MAX_BIGINT) if after else None
-    rows = await service.list_deliveries(ctx, webhook_id, before_id=before_id, limit=limit + 1)
-    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    rows, next_cursor = await service.list_deliveries(ctx, webhook_id, limit=limit, cursor=cursor)
     return Page(
-        items=[WebhookDeliveryPublic.model_validate(r, from_attributes=True) for r in rows[:limit]],
+        items=[WebhookDeliveryPublic.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=next_cursor,
     )
-
-
-def _int(value: object, upper: int = MAX_SEQ) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= upper:
-        return value
-    raise RuleViolation("the cursor is not valid", code="invalid_cursor")
 
 
 class AuditEntryPublic(BaseModel):
@@ -163,8 +147,7 @@ async def list_audit(
     _: Principal = require_roles("admin"),
 ) -> Page[AuditEntryPublic]:
     """The authority's audit log, newest first, filtered by entity, actor and time."""
-    after = decode_cursor(cursor, 1)
-    rows = await audit_service.list_entries(
+    rows, next_cursor = await audit_service.list_entries(
         ctx.session,
         chain_key=ctx.authority.code,
         entity_kind=entity_kind,
@@ -172,11 +155,10 @@ async def list_audit(
         actor=actor,
         since=since,
         until=until,
-        before_seq=_int(after[0]) if after else None,
-        limit=limit + 1,
+        limit=limit,
+        cursor=cursor,
     )
-    next_cursor = encode_cursor([audit_service.chain_link(rows[limit - 1])[0]]) if len(rows) > limit else None
-    return Page(items=[_audit_public(r) for r in rows[:limit]], next_cursor=next_cursor)
+    return Page(items=[_audit_public(r) for r in rows], next_cursor=next_cursor)
 
 
 def _audit_public(entry: AuditEntry) -> AuditEntryPublic:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import CtxDep, SettingsDep, require_roles
-from app.errors import RuleViolation
 from app.models.base import IsoDate
-from app.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.pagination import DEFAULT_LIMIT, Page
+from app.principal import Principal
+from app.routers.common import Cursor, Limit
 from app.rules.reporting import csv_cell
-from app.security import Principal
 from app.services import reports as service
 from app.services.journal import audit
 from app.text import SafeText
@@ -40,11 +39,6 @@ def _csv(rows: list[dict[str, Any]], header: list[str], filename: str) -> Respon
     )
 
 
-def _period(period_from: date | None, period_to: date | None) -> None:
-    if period_from and period_to and period_from > period_to:
-        raise RuleViolation("`from` must not be after `to`", code="validation_error")
-
-
 @router.get("/summary", response_model=service.SummaryReport, responses={200: {"content": CSV}})
 async def summary_report(
     request: Request,
@@ -59,7 +53,6 @@ async def summary_report(
 ) -> Any:
     """Conferences held; dissents by subject, status, outcome and dissenting agency; appeals by
     outcome — for meetings in the period. Small counts are withheld from the reporting role."""
-    _period(period_from, period_to)
     report = await service.summary(
         ctx,
         period_from=period_from,
@@ -97,7 +90,6 @@ async def timeliness_report(
 ) -> Any:
     """Per deadline kind: total, met, missed, pending, percentage met (of met + missed), and
     the median and 90th percentile working days taken by steps that were done."""
-    _period(period_from, period_to)
     report = await service.timeliness(
         ctx, period_from=period_from, period_to=period_to, threshold=settings.report_suppression_threshold
     )

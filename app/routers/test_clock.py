@@ -11,7 +11,7 @@ from app.deps import SessionDep, SettingsDep, require_roles
 from app.errors import NotFound
 from app.models.base import IsoDateTime, in_service_range
 from app.models.platform import TestClock
-from app.security import Principal
+from app.principal import Principal
 
 router = APIRouter(prefix="/v1/test-clock", tags=["test-clock"])
 

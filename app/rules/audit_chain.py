@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,24 @@ GENESIS = "0" * 64
 
 def canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_content(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an entry's hash covers, from its column values (a row or the values about to be
+    inserted)."""
+    return {
+        "chain": values["chain_key"],
+        "seq": values["seq"],
+        "authority": values["authority_code"],
+        "actor": values["actor_sub"],
+        "roles": values["actor_roles"],
+        "action": values["action"],
+        "entity_kind": values["entity_kind"],
+        "entity_id": values["entity_id"],
+        "request_id": values["request_id"],
+        "occurred_at": canonical_time(values["occurred_at"]),
+        "detail": values["detail"],
+    }
 
 
 def canonical(content: dict[str, Any]) -> bytes:

@@ -49,6 +49,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from app.errors import RuleViolation
+from app.vocab import JURISDICTIONS, Jurisdiction
+
 __all__ = [
     "DEFAULT_TIMEZONE",
     "JURISDICTIONS",
@@ -61,8 +64,6 @@ __all__ = [
     "is_valid_timezone",
 ]
 
-Jurisdiction = Literal["england", "wales", "scotland", "northern_ireland"]
-JURISDICTIONS: tuple[str, ...] = ("england", "wales", "scotland", "northern_ireland")
 
 DEFAULT_TIMEZONE = "Europe/London"
 LOCAL_CLOSURE = "local closure"
@@ -366,3 +367,23 @@ class WorkingCalendar:
         ordered = span[5]
         blocked_in_range = bisect_right(ordered, hi) - bisect_right(ordered, lo)
         return _weekdays_through(hi) - _weekdays_through(lo) - blocked_in_range
+
+
+def check_one_unit(working_days: int | None, calendar_days: int | None) -> None:
+    if (working_days is None) == (calendar_days is None):
+        raise RuleViolation("give exactly one of working_days or calendar_days", code="validation_error")
+
+
+def count_days(
+    calendar: WorkingCalendar, start: date, *, working_days: int | None, calendar_days: int | None
+) -> DeadlineComputation:
+    """N working days or N calendar days after `start` (exactly one is given)."""
+    check_one_unit(working_days, calendar_days)
+    try:
+        if working_days is not None:
+            return calendar.add_working_days(start, working_days)
+        return calendar.add_calendar_days(start, calendar_days or 0)
+    except (ValueError, OverflowError) as exc:
+        raise RuleViolation(
+            "that date is outside the calendar this service can count", code="validation_error"
+        ) from exc

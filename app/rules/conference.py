@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.errors import Conflict, RuleViolation
-from app.models.conference import ConferenceStatus as S
 from app.profiles.schema import Profile
+from app.vocab import ConferenceStatus as S
 
 TRANSITIONS: dict[tuple[S, str], S] = {
     (S.scheduled, "start"): S.in_progress,
@@ -44,6 +44,22 @@ class EndCheck:
     detail: str
 
 
+_CONFIRMATIONS = {
+    "dissent_invitation": (
+        "dissent_invitation_required",
+        "ask the meeting whether anyone wishes to dissent",
+    ),
+    "appeal_rights_explained": (
+        "appeal_rights_explanation_required",
+        "tell the family about their right of appeal",
+    ),
+    "participants_advised": (
+        "participants_advised_required",
+        "advise the participants that the unresolved dissent will be considered by the reviewer",
+    ),
+}
+
+
 def end_blockers(
     profile: Profile,
     *,
@@ -51,30 +67,49 @@ def end_blockers(
     decided_child_ids: set[str],
     dissent_invited: bool,
     appeal_rights_explained: bool,
+    participants_advised: bool = False,
+    unresolved_dissent: bool = False,
 ) -> list[EndCheck]:
-    """Everything that stops the chair ending the meeting, in the order to fix them."""
+    """Everything that stops the chair ending the meeting, in the order to fix them.
+    `unresolved_dissent`: a dissent is still open (the profile may ask for more then)."""
+    confirmed = {
+        "dissent_invitation": dissent_invited,
+        "appeal_rights_explained": appeal_rights_explained,
+        "participants_advised": participants_advised,
+    }
     blockers: list[EndCheck] = []
     missing = [c for c in child_ids if c not in decided_child_ids]
     if missing:
         blockers.append(
             EndCheck("decisions_missing", f"record a decision for every child first: {', '.join(missing)}")
         )
-    done = {"dissent_invitation": dissent_invited, "appeal_rights_explained": appeal_rights_explained}
-    wording = {
-        "dissent_invitation": (
-            "dissent_invitation_required",
-            "ask the meeting whether anyone wishes to dissent",
-        ),
-        "appeal_rights_explained": (
-            "appeal_rights_explanation_required",
-            "tell the family about their right of appeal",
-        ),
-    }
-    for confirmation in profile.end_confirmations:
-        if not done[confirmation]:
-            code, what = wording[confirmation]
+    needed = list(profile.end_confirmations)
+    if unresolved_dissent:
+        needed += [c for c in profile.end_confirmations_with_unresolved_dissent if c not in needed]
+    for confirmation in needed:
+        if not confirmed[confirmation]:
+            code, what = _CONFIRMATIONS[confirmation]
             blockers.append(EndCheck(code, f"before ending the meeting, {what} and record it"))
     return blockers
+
+
+def check_meeting_children(profile: Profile, *, meeting_type: str, unborn: int) -> None:
+    """A pre-birth meeting is about an unborn baby: at least one of its children is unborn."""
+    kind = next((m for m in profile.meeting_types if m.code == meeting_type), None)
+    if kind is not None and kind.pre_birth and unborn == 0:
+        raise RuleViolation(
+            f"a {kind.label} needs an unborn child (one recorded with only an expected date of birth)",
+            code="unborn_child_required",
+        )
+
+
+def check_attendee(*, kind: str, agency: str | None) -> None:
+    """A professional attends for an agency; family members, children and others have none."""
+    if kind == "professional" and agency is None:
+        raise RuleViolation(
+            "a professional attends for an agency: agency is required",
+            errors=[{"loc": ["body", "agency"], "msg": "required for a professional", "type": "missing"}],
+        )
 
 
 def check_decision(
@@ -89,7 +124,7 @@ def check_decision(
     unknown = [c for c in categories if c not in known]
     if unknown:
         raise RuleViolation(
-            f"not a {profile.categories_term} in this procedure: {', '.join(unknown)}",
+            f"unknown {profile.categories_term} in this procedure: {', '.join(unknown)}",
             code="unknown_category",
         )
     if len(set(categories)) != len(categories):
@@ -119,4 +154,14 @@ def check_different_chair(profile: Profile, *, original_chair_id: str | None, ch
         raise RuleViolation(
             "a reconvened meeting in this procedure must have a different chair from the original",
             code="same_chair_not_allowed",
+        )
+
+
+def check_reconvene(outcome: str, *, reconvene_given: bool) -> None:
+    """The outcome `reconvene` (of a dissent review or an appeal) comes with the new
+    meeting's time and chair, and only it does."""
+    if (outcome == "reconvene") != reconvene_given:
+        raise RuleViolation(
+            "the outcome reconvene needs `reconvene` (time and chair of the new meeting), and only it does",
+            code="validation_error",
         )

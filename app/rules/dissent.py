@@ -1,15 +1,17 @@
-"""The dissent state machine and its guards, driven by the profile (pure: no session)."""
+"""The dissent state machine and its guards, driven by the profile (pure: no session).
+Each `check_*` takes the facts a service loaded and refuses with the problem `code`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
-from typing import Literal
 
-from app.errors import Conflict, DomainError, RuleViolation
-from app.models.dissent import DissentStatus as S
-from app.profiles.schema import DeadlineRule, Profile
-from app.rules.calendar import DeadlineComputation, WorkingCalendar
+from app.errors import Conflict, DomainError, Forbidden, RuleViolation
+from app.profiles.schema import Profile
+from app.vocab import AttendeeKind, ConferenceStatus, ReviewOutcome
+from app.vocab import DissentStatus as S
 
 
 class Action(StrEnum):
@@ -161,17 +163,139 @@ def check_reviewer_independent(
     raise DomainError(reason, code="reviewer_conflict", status=403)
 
 
-def compute(calendar: WorkingCalendar, rule: DeadlineRule, start: date) -> DeadlineComputation:
-    if rule.working_days is not None:
-        return calendar.add_working_days(start, rule.working_days)
-    return calendar.add_calendar_days(start, rule.calendar_days or 0)
+# ---- raising -------------------------------------------------------------------------------
 
 
-def deadline_status(
-    *, due_at: datetime, met_at: datetime | None, cancelled_at: datetime | None, now: datetime
-) -> Literal["pending", "met", "missed", "cancelled"]:
-    if met_at is not None:
-        return "met" if met_at <= due_at else "missed"
-    if cancelled_at is not None:
-        return "cancelled"
-    return "missed" if now > due_at else "pending"
+def check_meeting_open(profile: Profile, conference_status: str) -> None:
+    """A dissent is raised during the meeting; after it, the profile names where to go."""
+    if conference_status != ConferenceStatus.in_progress:
+        detail = (
+            profile.routes.professional_challenge
+            if conference_status == ConferenceStatus.ended
+            else f"a dissent can only be raised while the meeting is in progress (it is {conference_status})"
+        )
+        raise Conflict(detail, code="conference_not_in_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseFacts:
+    """What the service loaded to decide whether a dissent can be raised."""
+
+    dissenter_id: str
+    chair_id: str
+    attended_as: str | None  # the dissenter's attendee kind if recorded as attending, else None
+    subject: str
+    requested_child_ids: Sequence[str] | None
+    meeting_child_ids: Sequence[str]
+    open_clash_id: object | None  # an open dissent by the same person about the same subject
+
+
+def check_raise(profile: Profile, facts: RaiseFacts) -> list[str]:
+    """Refuse a dissent the procedure does not allow; return the children it is about."""
+    # Who may dissent is about the person, not the request's content: 403, not 422.
+    if facts.dissenter_id == facts.chair_id:
+        raise Forbidden("the chair cannot dissent from their own meeting", code="not_attendee")
+    if facts.attended_as != AttendeeKind.professional:
+        raise Forbidden(
+            "only a professional recorded as attending this meeting can dissent", code="not_attendee"
+        )
+    check_subject(profile, facts.subject)
+    meeting = list(facts.meeting_child_ids)
+    child_ids = list(facts.requested_child_ids) if facts.requested_child_ids else meeting
+    strays = [c for c in child_ids if c not in meeting]
+    if strays or len(set(child_ids)) != len(child_ids):
+        raise RuleViolation(
+            "child_ids must be children of this meeting, each once", code="child_not_in_conference"
+        )
+    if facts.open_clash_id is not None:
+        raise Conflict(
+            f"this person already has an open dissent about {facts.subject} at this meeting "
+            f"({facts.open_clash_id})",
+            code="dissent_exists",
+        )
+    return child_ids
+
+
+# ---- the written step ----------------------------------------------------------------------
+
+
+def check_submission(
+    profile: Profile, *, discussed_with_line_manager: bool, conference_date: date, meeting_date: date
+) -> None:
+    step = profile.dissent.written_step
+    if step.requires_line_manager_discussion and not discussed_with_line_manager:
+        raise RuleViolation(
+            "discuss the dissent with your line manager and safeguarding lead before submitting it",
+            code="line_manager_discussion_required",
+        )
+    if conference_date != meeting_date:
+        raise RuleViolation(
+            f"conference_date should be the meeting date, {meeting_date.isoformat()}",
+            code="conference_date_mismatch",
+        )
+
+
+# ---- review --------------------------------------------------------------------------------
+
+
+def check_held_on(held_on: date, today: date, *, received_on: date | None = None) -> None:
+    """A review meeting is held once the written dissent (or referral) has arrived, and not
+    in the future."""
+    if held_on > today:
+        raise RuleViolation("held_on cannot be in the future", code="validation_error")
+    if received_on is not None and held_on < received_on:
+        raise RuleViolation(
+            f"held_on is before the written dissent was received ({received_on.isoformat()})",
+            code="held_on_before_receipt",
+            errors=[{"loc": ["body", "held_on"], "msg": "before the written dissent was received"}],
+        )
+
+
+def check_decision(
+    profile: Profile,
+    *,
+    outcome: str,
+    new_categories: Sequence[str] | None,
+    practice_improvements: str | None,
+    family_informant: object | None,
+) -> None:
+    """The review decision's parts fit the outcome and the procedure (the reconvened
+    meeting's pairing is `rules.conference.check_reconvene`)."""
+    check_outcome(profile, outcome)
+    check_review_extras(
+        profile, practice_improvements=practice_improvements, family_informant=family_informant
+    )
+    if outcome == ReviewOutcome.change_category and not new_categories:
+        raise RuleViolation("changing the category needs new_categories", code="validation_error")
+    if outcome != ReviewOutcome.change_category and new_categories:
+        raise RuleViolation("new_categories go with the outcome change_category", code="validation_error")
+
+
+def check_family_informed(
+    profile: Profile,
+    *,
+    status: str,
+    already_informed: bool,
+    informed_on: date,
+    decided_on: date | None,
+    today: date,
+) -> None:
+    if not profile.dissent.review.family_informed_recorded:
+        raise RuleViolation(
+            "this procedure does not record when the family was told", code="not_in_procedure"
+        )
+    if status != S.decided:
+        raise Conflict("the family is told once the review has decided", code="invalid_transition")
+    if already_informed:
+        raise Conflict("the family has already been recorded as informed", code="already_recorded")
+    if informed_on > today or (decided_on is not None and informed_on < decided_on):
+        raise RuleViolation("informed_on must be between the decision and today", code="validation_error")
+
+
+def lapsed_on_submission() -> Conflict:
+    """The written dissent came after its deadline: the lapse found on the way is kept."""
+    return Conflict(
+        "the deadline for the written dissent has passed; the dissent has lapsed",
+        code="deadline_passed",
+        keep_changes=True,
+    )

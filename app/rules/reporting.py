@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from app.errors import RuleViolation
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ def percentile_from_histogram(histogram: dict[int, int], p: float) -> float | No
         if high in values:
             break
     return interpolate(values[low], values[high], weight)
+
+
+def check_period(period_from: date | None, period_to: date | None) -> None:
+    if period_from and period_to and period_from > period_to:
+        raise RuleViolation("`from` must not be after `to`", code="validation_error")
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").

@@ -8,41 +8,39 @@ from typing import Any
 from sqlalchemy import exists
 from sqlmodel import col, select
 
-from app.deps import Ctx
-from app.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.context import Ctx
+from app.errors import NotFound, RuleViolation
 from app.models.appeal import (
     Appeal,
     AppealCreate,
     AppealPublic,
     AppealResponseIn,
-    AppealStatus,
     AppealSummary,
     Appellant,
     Complaint,
     ComplaintCreate,
     ComplaintPublic,
     LeadSocialWorker,
-    Relationship,
 )
-from app.models.conference import Conference, ConferenceChild, ConferenceStatus, Decision
-from app.models.dissent import ChildRecordEntry, Deadline, DeadlineKind, RecordEntryKind
-from app.pagination import cursor_uuid, decode_cursor, encode_cursor
+from app.models.conference import Conference, ConferenceChild, Decision
+from app.models.dissent import Deadline
+from app.pagination import by_id
+from app.rules import access
+from app.rules import appeal as rules
+from app.rules import deadline as deadline_rules
+from app.rules.appeal import LodgeFacts
 from app.services import conferences
-from app.services.dissents import deadline_public, deadlines_of, meet_deadline, start_deadline
+from app.services.child_record import add_record_entry
+from app.services.deadlines import (
+    deadline_public,
+    deadlines_by_subject,
+    deadlines_of,
+    meet_deadline,
+    start_deadline,
+)
 from app.services.journal import audit, record_change
-from app.services.scope import row_filter
-
-
-def _appellant_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def _not_available(ctx: Ctx) -> RuleViolation:
-    return RuleViolation(
-        ctx.profile.appeals.unavailable_detail or "this procedure has no family appeal",
-        code="appeals_not_available",
-    )
-
+from app.services.scope import in_authority, load_scoped, page_of, row_filter
+from app.vocab import AppealStatus, DeadlineKind, RecordEntryKind, Relationship
 
 # ---- visibility ----------------------------------------------------------------------------
 
@@ -60,28 +58,17 @@ def _visibility(ctx: Ctx) -> Any:
 
 
 async def load_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, for_update: bool = False) -> Appeal:
-    visibility = _visibility(ctx)
-    if visibility is False:
-        raise NotFound("no such appeal")
-    query = select(Appeal).where(Appeal.id == appeal_id, Appeal.authority_id == ctx.authority.id)
-    if visibility is not None:
-        query = query.where(visibility)
-    if for_update:
-        query = query.with_for_update()
-    appeal = (await ctx.session.exec(query)).first()
-    if appeal is None:
-        raise NotFound("no such appeal")
-    if for_update:
-        ctx.check_version(appeal.version)
-    return appeal
+    return await load_scoped(
+        ctx, Appeal, appeal_id, visibility=_visibility(ctx), for_update=for_update, missing="no such appeal"
+    )
 
 
 # ---- presentation --------------------------------------------------------------------------
 
 
 def _overdue(ctx: Ctx, appeal: Appeal, deadlines: list[Deadline]) -> bool:
-    return appeal.status == AppealStatus.lodged and any(
-        d.met_at is None and d.cancelled_at is None and d.due_at < ctx.now for d in deadlines
+    return deadline_rules.overdue(
+        still_open=appeal.status == AppealStatus.lodged, deadlines=deadlines, now=ctx.now
     )
 
 
@@ -120,21 +107,7 @@ async def to_public(ctx: Ctx, appeal: Appeal) -> AppealPublic:
 # ---- commands ------------------------------------------------------------------------------
 
 
-async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
-    rules = ctx.profile.appeals
-    if not rules.enabled:
-        raise _not_available(ctx)
-    conference = (
-        await ctx.session.exec(
-            select(Conference).where(
-                Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-            )
-        )
-    ).first()
-    if conference is None:
-        raise NotFound("no such conference")
-    if conference.status != ConferenceStatus.ended:
-        raise Conflict("an appeal can be made once the meeting has ended", code="conference_not_ended")
+async def _lodge_facts(ctx: Ctx, conference: Conference, data: AppealCreate) -> LodgeFacts:
     in_meeting = (
         await ctx.session.exec(
             select(ConferenceChild.child_id).where(
@@ -142,44 +115,36 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             )
         )
     ).first()
-    if in_meeting is None:
-        raise RuleViolation("that child was not part of this meeting", code="child_not_in_conference")
-    if ctx.actor.has_any("professional") and not ctx.actor.has_any("record_system"):
-        if data.lodged_by_lead_social_worker is None:
-            raise RuleViolation(
-                "a professional lodges an appeal as the family's lead social worker: "
-                "give lodged_by_lead_social_worker",
-                code="validation_error",
-            )
-    if data.lodged_by_lead_social_worker is not None and not rules.lead_social_worker_may_lodge:
-        raise RuleViolation(
-            "in this procedure the family lodges the appeal themselves", code="validation_error"
-        )
     decision = (
         await ctx.session.exec(
-            select(Decision).where(
+            select(Decision.outcome).where(
                 Decision.conference_id == conference.id,
                 Decision.child_id == data.child_id,
                 col(Decision.superseded_at).is_(None),
             )
         )
     ).first()
-    if decision is None or decision.outcome not in rules.appealable_outcomes:
-        raise RuleViolation(
-            "only a decision to place or keep a child on the register can be appealed",
-            code="not_appealable",
-        )
-    if conference.appeal_due_at is None or ctx.now > conference.appeal_due_at:
-        raise Conflict(
-            "the time to appeal this decision has passed"
-            + (
-                f" (the last day was {ctx.calendar.local_date(conference.appeal_due_at)})"
-                if conference.appeal_due_at
-                else ""
-            ),
-            code="deadline_passed",
-        )
-    key = _appellant_key(data.appellant.name)
+    due = conference.appeal_due_at
+    return LodgeFacts(
+        conference_status=conference.status,
+        child_in_meeting=in_meeting is not None,
+        lodged_as_professional=access.lodges_as_professional(ctx.actor),
+        by_lead_social_worker=data.lodged_by_lead_social_worker is not None,
+        decision_outcome=decision,
+        appeal_due_at=due,
+        last_day=ctx.calendar.local_date(due) if due else None,
+        now=ctx.now,
+    )
+
+
+async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
+    procedure = ctx.profile.appeals
+    rules.check_available(procedure)
+    conference = await in_authority(ctx, Conference, data.conference_id)
+    if conference is None:
+        raise NotFound("no such conference")
+    rules.check_lodge(procedure, await _lodge_facts(ctx, conference, data))
+    key = rules.appellant_key(data.appellant.name)
     clash = (
         await ctx.session.exec(
             select(Appeal.id).where(
@@ -189,11 +154,7 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             )
         )
     ).first()
-    if clash is not None:
-        raise Conflict(
-            f"this person already has an open appeal for this child ({clash})", code="appeal_exists"
-        )
-    received = ctx.calendar.local_date(ctx.now)
+    rules.check_not_open_twice(clash)
     appeal = Appeal(
         authority_id=ctx.authority.id,
         conference_id=conference.id,
@@ -207,20 +168,20 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
         if data.lodged_by_lead_social_worker
         else None,
         lodged_at=ctx.now,
-        received_date=received,
+        received_date=ctx.calendar.local_date(ctx.now),
         created_at=ctx.now,
         updated_at=ctx.now,
     )
     ctx.session.add(appeal)
     await ctx.session.flush()
-    assert rules.response_deadline is not None  # the schema insists when appeals are enabled
+    assert procedure.response_deadline is not None  # the schema insists when appeals are enabled
     await start_deadline(
         ctx,
         subject_kind="appeal",
         subject_id=appeal.id,
-        rule=rules.response_deadline,
-        start=received,
-        responsible_role=rules.responder_roles[0],
+        rule=procedure.response_deadline,
+        meeting_date=conference.meeting_date,
+        responsible_role=procedure.responder_roles[0],
     )
     await record_change(
         ctx,
@@ -238,21 +199,13 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
 
 
 async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealResponseIn) -> Appeal:
-    rules = ctx.profile.appeals
-    if not rules.enabled:
-        raise _not_available(ctx)
-    if not ctx.actor.has_any(*rules.responder_roles):
-        raise Forbidden(f"in this procedure the {rules.responder_title or 'responder'} answers appeals")
+    procedure = ctx.profile.appeals
+    rules.check_available(procedure)
+    access.require_appeal_responder(ctx.actor, procedure.responder_roles, procedure.responder_title)
     appeal = await load_appeal(ctx, appeal_id, for_update=True)
-    if appeal.status != AppealStatus.lodged:
-        raise Conflict("this appeal has already been answered", code="invalid_transition")
-    if data.outcome not in {o.code for o in rules.outcomes}:
-        raise RuleViolation("that outcome is not available for appeals here", code="outcome_not_allowed")
-    if (data.outcome == "reconvene") != (data.reconvene is not None):
-        raise RuleViolation(
-            "the outcome reconvene needs `reconvene` (time and chair of the new meeting), and only it does",
-            code="validation_error",
-        )
+    rules.check_response(
+        procedure, status=appeal.status, outcome=data.outcome, reconvene_given=data.reconvene is not None
+    )
     if data.reconvene is not None:
         original = await ctx.session.get(Conference, appeal.conference_id)
         assert original is not None  # foreign key
@@ -260,7 +213,7 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
             ctx, original, when=data.reconvene, cause={"appeal_id": str(appeal.id)}
         )
         appeal.reconvened_conference_id = new.id
-    appeal.status = AppealStatus.responded
+    appeal.status = rules.next_status(appeal.status, "respond")
     appeal.outcome = data.outcome
     appeal.response_text = data.response_text
     appeal.responded_at = ctx.now
@@ -268,19 +221,16 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
     appeal.updated_at = ctx.now
     ctx.session.add(appeal)
     await meet_deadline(ctx, appeal.id, DeadlineKind.appeal_response)
-    label = next(o.label for o in rules.outcomes if o.code == data.outcome)
-    ctx.session.add(
-        ChildRecordEntry(
-            authority_id=ctx.authority.id,
-            child_id=appeal.child_id,
-            kind=RecordEntryKind.appeal_response,
-            occurred_at=ctx.now,
-            conference_id=appeal.conference_id,
-            source_id=appeal.id,
-            summary=f"Response to the family's appeal: {label}",
-            text=data.response_text,
-            data={"outcome": data.outcome},
-        )
+    label = next(o.label for o in procedure.outcomes if o.code == data.outcome)
+    add_record_entry(
+        ctx,
+        child_id=appeal.child_id,
+        kind=RecordEntryKind.appeal_response,
+        conference_id=appeal.conference_id,
+        source_id=appeal.id,
+        summary=f"Response to the family's appeal: {label}",
+        text=data.response_text,
+        data={"outcome": data.outcome},
     )
     await ctx.session.flush()
     await record_change(
@@ -312,9 +262,8 @@ async def list_appeals(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[AppealSummary], str | None]:
+    access.require_list_scope(ctx.actor, "appeals")
     visibility = _visibility(ctx)
-    if visibility is False:
-        raise Forbidden("this role cannot list appeals")
     query = select(Appeal).where(Appeal.authority_id == ctx.authority.id)
     if visibility is not None:
         query = query.where(visibility)
@@ -324,18 +273,8 @@ async def list_appeals(
         query = query.where(Appeal.conference_id == conference_id)
     if child_id is not None:
         query = query.where(Appeal.child_id == child_id)
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        query = query.where(col(Appeal.id) < cursor_uuid(after[0]))
-    rows = list((await ctx.session.exec(query.order_by(col(Appeal.id).desc()).limit(limit + 1))).all())
-    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    rows = rows[:limit]
-    deadlines: dict[uuid.UUID, list[Deadline]] = {r.id: [] for r in rows}
-    if rows:
-        for d in (
-            await ctx.session.exec(select(Deadline).where(col(Deadline.subject_id).in_(list(deadlines))))
-        ).all():
-            deadlines[d.subject_id].append(d)
+    rows, next_cursor = await page_of(ctx, by_id(col(Appeal.id)), query, cursor=cursor, limit=limit)
+    deadlines = await deadlines_by_subject(ctx, [r.id for r in rows])
     items = [
         AppealSummary(
             id=a.id,
@@ -367,14 +306,7 @@ def complaint_route(data: ComplaintCreate) -> str:
 
 async def record_complaint(ctx: Ctx, *, data: ComplaintCreate) -> Complaint:
     if data.conference_id is not None:
-        exists_ = (
-            await ctx.session.exec(
-                select(Conference.id).where(
-                    Conference.id == data.conference_id, Conference.authority_id == ctx.authority.id
-                )
-            )
-        ).first()
-        if exists_ is None:
+        if await in_authority(ctx, Conference, data.conference_id) is None:
             raise RuleViolation(
                 "conference_id is not a conference of this authority", code="conference_not_found"
             )
@@ -414,10 +346,6 @@ def complaint_public(complaint: Complaint) -> ComplaintPublic:
 
 async def list_complaints(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Complaint], str | None]:
     query = select(Complaint).where(Complaint.authority_id == ctx.authority.id)
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        query = query.where(col(Complaint.id) < cursor_uuid(after[0]))
-    rows = list((await ctx.session.exec(query.order_by(col(Complaint.id).desc()).limit(limit + 1))).all())
-    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    audit(ctx, "complaint.list", "complaint", None, {"count": min(len(rows), limit)})
-    return rows[:limit], next_cursor
+    rows, next_cursor = await page_of(ctx, by_id(col(Complaint.id)), query, cursor=cursor, limit=limit)
+    audit(ctx, "complaint.list", "complaint", None, {"count": len(rows)})
+    return rows, next_cursor

@@ -21,8 +21,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.base import table_of
-from app.models.platform import AuditChainHead, AuditEntry, audit_chain_content
-from app.rules.audit_chain import GENESIS, ChainBreak, entry_hash, verify
+from app.models.platform import AuditChainHead, AuditEntry
+from app.pagination import Key, Keyset, cursor_int, keyset_page
+from app.rules.audit_chain import GENESIS, ChainBreak, chain_content, entry_hash, verify
 
 PENDING = "pending_audit"
 SYSTEM_CHAIN = "-"
@@ -56,6 +57,10 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
+
+
+def _seq(entry: AuditEntry) -> int:
+    return chain_link(entry)[0]
 
 
 def chain_link(entry: AuditEntry) -> tuple[int, str, str]:
@@ -110,7 +115,7 @@ def seal_with(connection: sa.Connection, chain_key: str | None = None) -> int:
             links = []
             for row in rows:
                 seq += 1
-                link = entry_hash(prev, audit_chain_content({**row, "seq": seq}))
+                link = entry_hash(prev, chain_content({**row, "seq": seq}))
                 links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": link})
                 prev = link
             if links:
@@ -164,7 +169,7 @@ async def verify_chain(session: AsyncSession, chain_key: str) -> tuple[int, Chai
         if not batch:
             break
         count, broken = verify(
-            ((e.id, *chain_link(e), e.chain_content()) for e in batch),
+            ((e.id, *chain_link(e), chain_content(e.__dict__)) for e in batch),
             start_seq=next_seq,
             start_hash=prev_hash,
         )
@@ -187,9 +192,11 @@ async def list_entries(
     actor: str | None,
     since: datetime | None,
     until: datetime | None,
-    before_seq: int | None,
     limit: int,
-) -> list[AuditEntry]:
+    cursor: str | None,
+) -> tuple[list[AuditEntry], str | None]:
+    """The chain's sealed entries, newest first, filtered."""
+    after = _PAGE.parse(cursor)
     await seal(session, chain_key)
     query = select(AuditEntry).where(AuditEntry.chain_key == chain_key, col(AuditEntry.seq).is_not(None))
     if entity_kind is not None:
@@ -202,7 +209,11 @@ async def list_entries(
         query = query.where(col(AuditEntry.occurred_at) >= since)
     if until is not None:
         query = query.where(col(AuditEntry.occurred_at) < until)
-    if before_seq is not None:
-        query = query.where(col(AuditEntry.seq) < before_seq)
-    rows = await session.exec(query.order_by(sa.desc(col(AuditEntry.seq))).limit(limit))
-    return list(rows.all())
+
+    async def fetch(q: Any) -> list[AuditEntry]:
+        return list((await session.exec(q)).all())
+
+    return await keyset_page(_PAGE, query, fetch, after=after, limit=limit)
+
+
+_PAGE: Keyset[AuditEntry] = Keyset((Key(col(AuditEntry.seq), cursor_int, _seq),))

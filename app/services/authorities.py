@@ -7,12 +7,13 @@ from datetime import date, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, NotFound, RuleViolation
 from app.models.authority import Authority, AuthorityCreate, AuthorityPublic, AuthorityUpdate
+from app.principal import Principal
 from app.profiles import all_profiles, get_profile
+from app.rules.access import can_read_authority
 from app.rules.calendar import JURISDICTIONS, is_valid_timezone
-from app.security import Principal
 from app.services.journal import record_change
 
 
@@ -74,7 +75,7 @@ async def create_authority(
 
 async def get_authority(session: AsyncSession, *, actor: Principal, code: str) -> Authority:
     # Other authorities' records answer exactly like missing ones.
-    if not actor.has_any("system_admin") and actor.authority != code:
+    if not can_read_authority(actor, code):
         raise NotFound("no such authority")
     authority = (await session.exec(select(Authority).where(Authority.code == code))).first()
     if authority is None:

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import exists
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.errors import Conflict, NotFound
 from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
 from app.models.dissent import ChildRecordEntry
-from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
+from app.pagination import Key, Keyset, by_id, cursor_datetime, cursor_uuid
 from app.services.journal import audit, record_change
-from app.services.scope import row_filter
+from app.services.scope import page_of, row_filter
+
+_CHILDREN = by_id(col(Child.id), descending=False)
+_RECORD: Keyset[ChildRecordEntry] = Keyset(
+    (
+        Key(col(ChildRecordEntry.occurred_at), cursor_datetime, lambda e: e.occurred_at),
+        Key(col(ChildRecordEntry.id), cursor_uuid, lambda e: e.id),
+    )
+)
 
 
 def to_public(child: Child) -> ChildPublic:
@@ -93,12 +101,7 @@ async def list_children(
     query = _visible_children(ctx)
     if external_ref is not None:
         query = query.where(Child.external_ref == external_ref)
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        query = query.where(col(Child.id) > cursor_uuid(after[0]))
-    rows = list((await ctx.session.exec(query.order_by(col(Child.id)).limit(limit + 1))).all())
-    next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    rows = rows[:limit]
+    rows, next_cursor = await page_of(ctx, _CHILDREN, query, cursor=cursor, limit=limit)
     audit(ctx, "child.list", "child", None, {"count": len(rows)})
     return rows, next_cursor
 
@@ -110,20 +113,6 @@ async def child_record(
     responses. Only for callers who may see the child."""
     child = await get_child(ctx, child_id, audited=False)
     query = select(ChildRecordEntry).where(ChildRecordEntry.child_id == child.id)
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        at, last = cursor_datetime(after[0]), cursor_uuid(after[1])
-        query = query.where(
-            or_(
-                col(ChildRecordEntry.occurred_at) < at,
-                and_(col(ChildRecordEntry.occurred_at) == at, col(ChildRecordEntry.id) < last),
-            )
-        )
-    query = query.order_by(col(ChildRecordEntry.occurred_at).desc(), col(ChildRecordEntry.id).desc())
-    rows = list((await ctx.session.exec(query.limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last_row = rows[limit - 1]
-        next_cursor = encode_cursor([last_row.occurred_at.isoformat(), str(last_row.id)])
-    audit(ctx, "child.record_read", "child", child.id, {"count": min(len(rows), limit)})
-    return rows[:limit], next_cursor
+    rows, next_cursor = await page_of(ctx, _RECORD, query, cursor=cursor, limit=limit)
+    audit(ctx, "child.record_read", "child", child.id, {"count": len(rows)})
+    return rows, next_cursor

@@ -1,102 +1,69 @@
-"""Conferences: scheduling, attendance, the meeting itself (start, decisions, confirmations,
-end) and cancellation. The chair's actions need the chair role and to be this meeting's chair."""
+"""Conferences (SPEC §3): scheduling, attendance, starting the meeting, the chair's
+confirmations and cancellation. A chair's action needs the chair role and to be this
+meeting's chair. Decisions are `decisions`; the end of a meeting is `meetings`; what a caller
+sees is `conference_views`."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import and_, exists, or_
+from sqlalchemy import exists
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 
-from app.deps import Ctx
-from app.errors import Conflict, Forbidden, NotFound, RuleViolation
+from app.context import Ctx
+from app.errors import RuleViolation
 from app.models.child import Child
 from app.models.conference import (
-    AppealDeadline,
     Attendee,
     AttendeeCreate,
-    AttendeePublic,
     Conference,
     ConferenceChild,
     ConferenceCreate,
-    ConferencePublic,
-    ConferenceStatus,
-    ConferenceSummary,
-    Decision,
-    DecisionCreate,
-    DecisionOutcome,
-    DecisionPublic,
 )
 from app.models.dissent import ReconveneIn
-from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.profiles.schema import DecisionOutcomeCode
+from app.rules import access
+from app.rules import appeal as appeal_rules
 from app.rules import conference as rules
-from app.rules.access import (
-    Scope,
-    can_manage_attendees,
-    can_see_conference,
-    conference_scope,
-    is_conference_chair,
-)
-from app.rules.dissent import compute as compute_deadline
-from app.services.journal import audit, record_change
-from app.services.scope import row_filter
+from app.services.journal import record_change
+from app.services.scope import in_authority, load_scoped, row_filter
 
 # ---- loading and visibility ----------------------------------------------------------------
 
 
-def _visibility_filter(ctx: Ctx) -> Any:
+def visibility(ctx: Ctx, *, invited: bool = False) -> Any:
+    """A professional sees the meetings they attended; a chair those they chair. With
+    `invited`, a professional on the attendee list who did not attend counts too."""
+    on_the_list = [col(Attendee.conference_id) == Conference.id, col(Attendee.person_id) == ctx.actor.sub]
+    if not invited:
+        on_the_list.append(col(Attendee.attended).is_(True))
     return row_filter(
         ctx,
-        professional=exists().where(
-            col(Attendee.conference_id) == Conference.id,
-            col(Attendee.person_id) == ctx.actor.sub,
-            col(Attendee.attended).is_(True),
-        ),
+        professional=exists().where(*on_the_list),
         chair=Conference.chair_id == ctx.actor.sub,
     )
 
 
-async def attendee_ids(ctx: Ctx, conference_id: uuid.UUID) -> set[str]:
-    """People recorded as attending (an invitee who did not come sees nothing)."""
-    rows = await ctx.session.exec(
-        select(Attendee.person_id).where(
-            Attendee.conference_id == conference_id, col(Attendee.attended).is_(True)
-        )
+async def load_conference(
+    ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False, invited: bool = False
+) -> Conference:
+    """The conference if the caller may see it; 404 otherwise, whatever the reason. With
+    `invited` (raising a dissent), an invited professional who did not attend gets it too, so
+    the refusal can say why instead of pretending the meeting does not exist."""
+    return await load_scoped(
+        ctx,
+        Conference,
+        conference_id,
+        visibility=visibility(ctx, invited=invited),
+        for_update=for_update,
+        missing="no such conference",
     )
-    return set(rows.all())
-
-
-async def load_conference(ctx: Ctx, conference_id: uuid.UUID, *, for_update: bool = False) -> Conference:
-    """The conference if the caller may see it; 404 otherwise, whatever the reason."""
-    query = select(Conference).where(
-        Conference.id == conference_id, Conference.authority_id == ctx.authority.id
-    )
-    if for_update:
-        query = query.with_for_update()
-    conference = (await ctx.session.exec(query)).first()
-    if conference is None:
-        raise NotFound("no such conference")
-    if conference_scope(ctx.actor) is not Scope.all and not can_see_conference(
-        ctx.actor, chair_id=conference.chair_id, attendee_ids=await attendee_ids(ctx, conference.id)
-    ):
-        raise NotFound("no such conference")
-    if for_update:
-        ctx.check_version(conference.version)
-    return conference
-
-
-async def get_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
-    conference = await load_conference(ctx, conference_id)
-    audit(ctx, "conference.read", "conference", conference.id)
-    return conference
 
 
 async def load_for_chair(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference = await load_conference(ctx, conference_id, for_update=True)
-    if not is_conference_chair(ctx.actor, conference.chair_id):
-        raise Forbidden("only this meeting's chair can do that")
+    access.require_chair(ctx.actor, conference.chair_id)
     return conference
 
 
@@ -109,87 +76,14 @@ async def child_ids_of(ctx: Ctx, conference_id: uuid.UUID) -> list[uuid.UUID]:
     return list(rows.all())
 
 
-async def current_decisions(ctx: Ctx, conference_id: uuid.UUID) -> list[Decision]:
-    rows = await ctx.session.exec(
-        select(Decision).where(Decision.conference_id == conference_id, col(Decision.superseded_at).is_(None))
-    )
-    return list(rows.all())
-
-
-# ---- presentation ----------------------------------------------------------------------------
-
-
-def summary(conference: Conference, child_ids: list[uuid.UUID]) -> ConferenceSummary:
-    return ConferenceSummary(
-        id=conference.id,
-        meeting_type=conference.meeting_type,
-        status=ConferenceStatus(conference.status),
-        scheduled_start=conference.scheduled_start,
-        meeting_date=conference.meeting_date,
-        chair_id=conference.chair_id,
-        chair_name=conference.chair_name,
-        child_ids=child_ids,
-        reconvened_from=conference.reconvened_from_id,
-        version=conference.version,
-    )
-
-
-def appeal_deadline(ctx: Ctx, conference: Conference) -> AppealDeadline | None:
-    """The family's last day to appeal, fixed when the meeting ended."""
-    if conference.appeal_due_at is None:
-        return None
-    return AppealDeadline(
-        due_at=conference.appeal_due_at,
-        due_date=ctx.calendar.local_date(conference.appeal_due_at),
-        explanation=conference.appeal_due_explanation or "",
-    )
-
-
-def decision_public(ctx: Ctx, decision: Decision) -> DecisionPublic:
-    return DecisionPublic(
-        id=decision.id,
-        child_id=decision.child_id,
-        outcome=DecisionOutcome(decision.outcome),
-        # The column's check constraint holds it to the four codes the profile labels.
-        outcome_label=ctx.profile.decision_outcome_labels[cast(DecisionOutcomeCode, decision.outcome)],
-        categories=decision.categories,
-        plan_summary=decision.plan_summary,
-        recorded_at=decision.recorded_at,
-        amended=decision.amends_id is not None,
-    )
-
-
-async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
-    from app.services.dissents import visible_dissent_ids
-
-    child_ids = await child_ids_of(ctx, conference.id)
-    attendees = (
-        await ctx.session.exec(
-            select(Attendee).where(Attendee.conference_id == conference.id).order_by(col(Attendee.created_at))
-        )
-    ).all()
-    decisions = await current_decisions(ctx, conference.id)
-    base = summary(conference, child_ids).model_dump()
-    return ConferencePublic(
-        **base,
-        started_at=conference.started_at,
-        ended_at=conference.ended_at,
-        cancelled_at=conference.cancelled_at,
-        dissent_invited_at=conference.dissent_invited_at,
-        appeal_rights_explained_at=conference.appeal_rights_explained_at,
-        appeal_deadline=appeal_deadline(ctx, conference),
-        attendees=[AttendeePublic.model_validate(a, from_attributes=True) for a in attendees],
-        decisions=[decision_public(ctx, d) for d in decisions],
-        dissent_ids=await visible_dissent_ids(ctx, conference.id),
-        created_at=conference.created_at,
-    )
-
-
 # ---- commands --------------------------------------------------------------------------------
 
 
-def _touch(ctx: Ctx, conference: Conference) -> None:
+def touch(ctx: Ctx, conference: Conference) -> None:
+    """Every change to a conference moves its version (its ETag), even when the clock has not
+    moved since the last one (a frozen test clock, two changes in one instant)."""
     conference.updated_at = ctx.now
+    flag_modified(conference, "updated_at")
     ctx.session.add(conference)
 
 
@@ -204,27 +98,24 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
         raise RuleViolation("scheduled_start needs a time zone offset or Z", code="validation_error")
     if len(set(data.child_ids)) != len(data.child_ids):
         raise RuleViolation("a child is listed twice", code="validation_error")
-    found = set(
+    born = dict(
         (
             await ctx.session.exec(
-                select(Child.id).where(
+                select(Child.id, col(Child.date_of_birth).is_not(None)).where(
                     Child.authority_id == ctx.authority.id, col(Child.id).in_(data.child_ids)
                 )
             )
         ).all()
     )
-    missing = [str(c) for c in data.child_ids if c not in found]
+    missing = [str(c) for c in data.child_ids if c not in born]
     if missing:
         raise RuleViolation(f"no such child: {', '.join(missing)}", code="child_not_found")
+    rules.check_meeting_children(
+        profile, meeting_type=data.meeting_type, unborn=sum(not b for b in born.values())
+    )
     original_chair = None
     if data.reconvened_from is not None:
-        original = (
-            await ctx.session.exec(
-                select(Conference).where(
-                    Conference.id == data.reconvened_from, Conference.authority_id == ctx.authority.id
-                )
-            )
-        ).first()
+        original = await in_authority(ctx, Conference, data.reconvened_from)
         if original is None:
             raise RuleViolation(
                 "reconvened_from is not a conference of this authority", code="conference_not_found"
@@ -277,6 +168,7 @@ async def reconvene_conference(
             reconvened_from=original.id,
         ),
     )
+    await _invite_attendees_of(ctx, original, new)
     await record_change(
         ctx,
         event_type="conference.reconvene_requested",
@@ -287,14 +179,39 @@ async def reconvene_conference(
     return new
 
 
+async def _invite_attendees_of(ctx: Ctx, original: Conference, new: Conference) -> None:
+    """A reconvened meeting starts with the original meeting's attendees invited; whether
+    each attends is unknown until recorded."""
+    people = (
+        await ctx.session.exec(
+            select(Attendee).where(Attendee.conference_id == original.id).order_by(col(Attendee.created_at))
+        )
+    ).all()
+    for person in people:
+        ctx.session.add(
+            Attendee(
+                authority_id=ctx.authority.id,
+                conference_id=new.id,
+                person_id=person.person_id,
+                name=person.name,
+                role_title=person.role_title,
+                agency=person.agency,
+                kind=person.kind,
+                attended=None,
+                created_at=ctx.now,
+            )
+        )
+    await ctx.session.flush()
+
+
 async def record_attendee(
     ctx: Ctx, conference_id: uuid.UUID, *, data: AttendeeCreate
 ) -> tuple[Attendee, bool]:
     """Add someone to the meeting's attendance, or update their entry. Returns (row, created)."""
     conference = await load_conference(ctx, conference_id, for_update=True)
-    if not can_manage_attendees(ctx.actor, conference.chair_id):
-        raise Forbidden("only the record system or this meeting's chair can record attendance")
+    access.require_attendance_manager(ctx.actor, conference.chair_id)
     rules.require_open(conference.status, "attendance can be recorded")
+    rules.check_attendee(kind=data.kind, agency=data.agency)
     attendee = (
         await ctx.session.exec(
             select(Attendee).where(
@@ -342,7 +259,7 @@ async def start_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
         )
     conference.started_at = ctx.now
     conference.meeting_date = ctx.calendar.local_date(ctx.now)
-    _touch(ctx, conference)
+    touch(ctx, conference)
     await record_change(
         ctx,
         event_type="conference.started",
@@ -353,65 +270,12 @@ async def start_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     return conference
 
 
-async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionCreate) -> Decision:
-    conference = await load_for_chair(ctx, conference_id)
-    rules.require_in_progress(conference.status, "decisions can be recorded")
-    if data.child_id not in await child_ids_of(ctx, conference.id):
-        raise RuleViolation("that child is not part of this meeting", code="child_not_in_conference")
-    rules.check_decision(
-        ctx.profile,
-        outcome=data.outcome.value,
-        categories=data.categories,
-        extra_category_codes=[c["code"] for c in ctx.authority.extra_categories],
-    )
-    decision = (
-        await ctx.session.exec(
-            select(Decision).where(
-                Decision.conference_id == conference.id,
-                Decision.child_id == data.child_id,
-                col(Decision.superseded_at).is_(None),
-            )
-        )
-    ).first()
-    replaced = decision is not None
-    if decision is None:
-        decision = Decision(
-            authority_id=ctx.authority.id,
-            conference_id=conference.id,
-            child_id=data.child_id,
-            outcome=data.outcome.value,
-            recorded_by=ctx.actor.sub,
-            recorded_at=ctx.now,
-        )
-    # Replaceable while the meeting runs: only the final one is the meeting's decision.
-    decision.outcome = data.outcome.value
-    decision.categories = data.categories
-    decision.plan_summary = data.plan_summary
-    decision.recorded_at = ctx.now
-    ctx.session.add(decision)
-    _touch(ctx, conference)
-    await ctx.session.flush()
-    await record_change(
-        ctx,
-        event_type="conference.decision_recorded",
-        entity_kind="conference",
-        entity_id=conference.id,
-        data={
-            "child_id": str(data.child_id),
-            "outcome": decision.outcome,
-            "categories": decision.categories,
-            "replaced": replaced,
-        },
-    )
-    return decision
-
-
 async def record_dissent_invitation(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference = await load_for_chair(ctx, conference_id)
     rules.require_in_progress(conference.status, "the dissent invitation can be recorded")
     if conference.dissent_invited_at is None:
         conference.dissent_invited_at = ctx.now
-        _touch(ctx, conference)
+        touch(ctx, conference)
         await record_change(
             ctx, event_type="conference.dissent_invited", entity_kind="conference", entity_id=conference.id
         )
@@ -420,15 +284,11 @@ async def record_dissent_invitation(ctx: Ctx, conference_id: uuid.UUID) -> Confe
 
 async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference = await load_for_chair(ctx, conference_id)
-    if not ctx.profile.appeals.enabled:
-        raise RuleViolation(
-            ctx.profile.appeals.unavailable_detail or "this procedure has no family appeal",
-            code="appeals_not_available",
-        )
+    appeal_rules.check_available(ctx.profile.appeals)
     rules.require_in_progress(conference.status, "the explanation of appeal rights can be recorded")
     if conference.appeal_rights_explained_at is None:
         conference.appeal_rights_explained_at = ctx.now
-        _touch(ctx, conference)
+        touch(ctx, conference)
         await record_change(
             ctx,
             event_type="conference.appeal_rights_explained",
@@ -438,102 +298,34 @@ async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> 
     return conference
 
 
-async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
-    from app.services.dissents import close_meeting_dissents
-
+async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
+    """The chair advised the participants that an unresolved dissent goes to the reviewer."""
     conference = await load_for_chair(ctx, conference_id)
-    target = rules.next_status(conference.status, "end")
-    decided = {str(d.child_id) for d in await current_decisions(ctx, conference.id)}
-    blockers = rules.end_blockers(
-        ctx.profile,
-        child_ids=[str(c) for c in await child_ids_of(ctx, conference.id)],
-        decided_child_ids=decided,
-        dissent_invited=conference.dissent_invited_at is not None,
-        appeal_rights_explained=conference.appeal_rights_explained_at is not None,
-    )
-    if blockers:
-        raise Conflict(
-            "; ".join(b.detail for b in blockers),
-            code=blockers[0].code,
-            errors=[{"code": b.code, "detail": b.detail} for b in blockers],
+    if "participants_advised" not in ctx.profile.end_confirmations_with_unresolved_dissent:
+        raise RuleViolation(
+            "this procedure does not ask the chair to record that participants were advised",
+            code="not_in_procedure",
         )
-    conference.status = target
-    conference.ended_at = ctx.now
-    rule = ctx.profile.appeals.lodge_deadline
-    if ctx.profile.appeals.enabled and rule is not None:
-        computed = compute_deadline(ctx.calendar, rule, conference.meeting_date)
-        conference.appeal_due_at, conference.appeal_due_explanation = computed.due_at, computed.explanation
-    _touch(ctx, conference)
-    await ctx.session.flush()
-    await record_change(
-        ctx,
-        event_type="conference.ended",
-        entity_kind="conference",
-        entity_id=conference.id,
-        data={
-            "meeting_date": conference.meeting_date.isoformat(),
-            "appeal_due_at": conference.appeal_due_at.isoformat() if conference.appeal_due_at else None,
-        },
-    )
-    await close_meeting_dissents(ctx, conference)
+    rules.require_in_progress(conference.status, "the advice to participants can be recorded")
+    if conference.participants_advised_at is None:
+        conference.participants_advised_at = ctx.now
+        touch(ctx, conference)
+        await record_change(
+            ctx,
+            event_type="conference.participants_advised",
+            entity_kind="conference",
+            entity_id=conference.id,
+        )
     return conference
 
 
 async def cancel_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference = await load_conference(ctx, conference_id, for_update=True)
-    if not (ctx.actor.has_any("record_system") or is_conference_chair(ctx.actor, conference.chair_id)):
-        raise Forbidden("only the record system or this meeting's chair can cancel it")
+    access.require_canceller(ctx.actor, conference.chair_id)
     conference.status = rules.next_status(conference.status, "cancel")
     conference.cancelled_at = ctx.now
-    _touch(ctx, conference)
+    touch(ctx, conference)
     await record_change(
         ctx, event_type="conference.cancelled", entity_kind="conference", entity_id=conference.id
     )
     return conference
-
-
-async def list_conferences(
-    ctx: Ctx, *, status: ConferenceStatus | None, child_id: uuid.UUID | None, limit: int, cursor: str | None
-) -> tuple[list[ConferenceSummary], str | None]:
-    query = select(Conference).where(Conference.authority_id == ctx.authority.id)
-    visibility = _visibility_filter(ctx)
-    if visibility is False:
-        raise Forbidden("this role cannot list conferences")
-    if visibility is not None:
-        query = query.where(visibility)
-    if status is not None:
-        query = query.where(Conference.status == status.value)
-    if child_id is not None:
-        query = query.where(
-            exists().where(
-                col(ConferenceChild.conference_id) == Conference.id,
-                col(ConferenceChild.child_id) == child_id,
-            )
-        )
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        start, last_id = cursor_datetime(after[0]), cursor_uuid(after[1])
-        query = query.where(
-            or_(
-                col(Conference.scheduled_start) < start,
-                and_(col(Conference.scheduled_start) == start, col(Conference.id) < last_id),
-            )
-        )
-    query = query.order_by(col(Conference.scheduled_start).desc(), col(Conference.id).desc()).limit(limit + 1)
-    rows = list((await ctx.session.exec(query)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([last.scheduled_start.isoformat(), str(last.id)])
-        rows = rows[:limit]
-    children: dict[uuid.UUID, list[uuid.UUID]] = {r.id: [] for r in rows}
-    if rows:
-        links = await ctx.session.exec(
-            select(ConferenceChild)
-            .where(col(ConferenceChild.conference_id).in_(list(children)))
-            .order_by(col(ConferenceChild.position))
-        )
-        for link in links.all():
-            children[link.conference_id].append(link.child_id)
-    audit(ctx, "conference.list", "conference", None, {"count": len(rows)})
-    return [summary(r, children[r.id]) for r in rows], next_cursor

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.models.base import table_of
 from app.models.platform import Event
 

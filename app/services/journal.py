@@ -10,12 +10,12 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.context import Ctx
 from app.db import new_id
-from app.deps import Ctx
 from app.models.authority import Authority
 from app.models.base import table_of
 from app.models.platform import Event
-from app.security import Principal
+from app.principal import Principal
 from app.services.audit import queue
 
 

@@ -13,12 +13,26 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import col, func, select
 
-from app.deps import Ctx
+from app.context import Ctx
 from app.models.appeal import Appeal
-from app.models.conference import Conference, ConferenceStatus
-from app.models.dissent import OPEN_STATUSES, Deadline, DeadlineKind, Dissent
-from app.pagination import cursor_datetime, cursor_uuid, decode_cursor, encode_cursor
-from app.rules.reporting import Cell, percentage, percentile_from_histogram, suppress
+from app.models.conference import Conference
+from app.models.dissent import Deadline, Dissent
+from app.pagination import Key, Keyset, cursor_datetime, cursor_uuid
+from app.rules.access import small_counts_withheld
+from app.rules.reporting import Cell, check_period, percentage, percentile_from_histogram, suppress
+from app.services.deadlines import past_due_sql
+from app.services.scope import page_of
+from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind
+
+# The overdue list: oldest due first; its rows are (deadline, dissent's meeting, appeal's meeting).
+_OVERDUE_PAGE: Keyset[Any] = Keyset(
+    (
+        Key(col(Deadline.due_at), cursor_datetime, lambda r: r[0].due_at),
+        Key(col(Deadline.id), cursor_uuid, lambda r: r[0].id),
+    ),
+    descending=False,
+)
+
 
 # ---- response shapes -------------------------------------------------------------------------
 
@@ -80,7 +94,7 @@ class OverdueItem(BaseModel):
 
 def _threshold(ctx: Ctx, threshold: int) -> tuple[bool, int | None]:
     """Suppression applies to the `reporting` role unless it also holds a managing role."""
-    applies = ctx.actor.has_any("reporting") and not ctx.actor.has_any("admin", "reviewer")
+    applies = small_counts_withheld(ctx.actor)
     return applies, threshold if applies else None
 
 
@@ -102,6 +116,7 @@ def _cells(counts: dict[str | None, int], threshold: int, apply: bool) -> list[C
 async def summary(
     ctx: Ctx, *, period_from: date | None, period_to: date | None, meeting_type: str | None, threshold: int
 ) -> SummaryReport:
+    check_period(period_from, period_to)
     apply, shown = _threshold(ctx, threshold)
     held = select(func.count()).where(
         Conference.authority_id == ctx.authority.id, Conference.status == ConferenceStatus.ended
@@ -184,6 +199,7 @@ async def timeliness(
     and past due), pending, cancelled (the matter ended otherwise); percentage met of those
     decided (met + missed); median and 90th percentile working days taken by steps done
     (interpolated like percentile_cont, from per-value counts the database aggregates)."""
+    check_period(period_from, period_to)
     apply, shown = _threshold(ctx, threshold)
     filters = _deadline_filters(ctx, period_from, period_to)
     met_on_time = sa.and_(col(Deadline.met_at).is_not(None), col(Deadline.met_at) <= col(Deadline.due_at))
@@ -279,26 +295,12 @@ async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Ove
         .outerjoin(Appeal, col(Appeal.id) == Deadline.subject_id)
         .where(
             Deadline.authority_id == ctx.authority.id,
-            col(Deadline.met_at).is_(None),
-            col(Deadline.cancelled_at).is_(None),
+            *past_due_sql(ctx.now),
             sa.not_(col(Deadline.lapses)),
-            col(Deadline.due_at) < ctx.now,
             sa.or_(open_dissent, open_appeal),
         )
     )
-    after = decode_cursor(cursor, 2)
-    if after is not None:
-        due, last = cursor_datetime(after[0]), cursor_uuid(after[1])
-        query = query.where(
-            sa.or_(col(Deadline.due_at) > due, sa.and_(col(Deadline.due_at) == due, col(Deadline.id) > last))
-        )
-    rows = (
-        await ctx.session.exec(query.order_by(col(Deadline.due_at), col(Deadline.id)).limit(limit + 1))
-    ).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last_row = rows[limit - 1][0]
-        next_cursor = encode_cursor([last_row.due_at.isoformat(), str(last_row.id)])
+    rows, next_cursor = await page_of(ctx, _OVERDUE_PAGE, query, cursor=cursor, limit=limit)
     today = ctx.calendar.local_date(ctx.now)
     items = [
         OverdueItem(
@@ -311,6 +313,6 @@ async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Ove
             days_overdue=(today - d.due_date).days,
             responsible_role=d.responsible_role,
         )
-        for d, dissent_conference, appeal_conference in rows[:limit]
+        for d, dissent_conference, appeal_conference in rows
     ]
     return items, next_cursor

@@ -1,12 +1,18 @@
-"""Row filters for what a caller may see (SPEC §4), shared by the services' queries."""
+"""What a caller may see (SPEC §4), shared by the services' queries: the row filter for
+their role, and the scoped load of one row (optionally locked for a change)."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import or_
+from sqlmodel import select
 
-from app.deps import Ctx
+from app.context import Ctx
+from app.errors import NotFound
+from app.pagination import Keyset, keyset_page
 from app.rules.access import Scope, conference_scope
 
 
@@ -24,3 +30,63 @@ def row_filter(ctx: Ctx, *, professional: Any, chair: Any) -> Any:
     if ctx.actor.has_any("chair"):
         conditions.append(chair)
     return or_(*conditions)
+
+
+class Versioned(Protocol):
+    id: uuid.UUID
+    version: int
+
+
+T = TypeVar("T", bound=Versioned)
+R = TypeVar("R")
+
+
+async def in_authority(ctx: Ctx, model: type[T], row_id: uuid.UUID) -> T | None:
+    """The caller's authority's row `row_id` whatever their role, or None (for a reference in
+    a request body, which each caller refuses in its own words)."""
+    table: Any = model
+    query = select(model).where(table.id == row_id, table.authority_id == ctx.authority.id)
+    return (await ctx.session.exec(query)).first()
+
+
+async def load_scoped(
+    ctx: Ctx,
+    model: type[T],
+    row_id: uuid.UUID,
+    *,
+    visibility: Any = None,
+    for_update: bool = False,
+    missing: str,
+) -> T:
+    """The authority's row `row_id` if `visibility` (a `row_filter`) lets the caller see it,
+    404 `missing` otherwise, whatever the reason. `for_update` locks it and honours If-Match."""
+    if visibility is False:
+        raise NotFound(missing)
+    table: Any = model
+    query = select(model).where(table.id == row_id, table.authority_id == ctx.authority.id)
+    if visibility is not None:
+        query = query.where(visibility)
+    if for_update:
+        query = query.with_for_update()
+    row = (await ctx.session.exec(query)).first()
+    if row is None:
+        raise NotFound(missing)
+    if for_update:
+        ctx.check_version(row.version)
+    return row
+
+
+def fetch_all(ctx: Ctx) -> Callable[[Any], Awaitable[list[Any]]]:
+    """Run a query in the caller's session and return its rows (the fetch of `keyset_page`)."""
+
+    async def fetch(query: Any) -> list[Any]:
+        return list((await ctx.session.exec(query)).all())
+
+    return fetch
+
+
+async def page_of(
+    ctx: Ctx, keyset: Keyset[R], query: Any, *, cursor: str | None, limit: int
+) -> tuple[list[R], str | None]:
+    """One page of `query` in the caller's session (`keyset_page` with its cursor parsed now)."""
+    return await keyset_page(keyset, query, fetch_all(ctx), after=keyset.parse(cursor), limit=limit)

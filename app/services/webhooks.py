@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from sqlmodel import col, select
 
 from app.config import Settings
-from app.deps import Ctx
-from app.errors import NotFound, RuleViolation
+from app.context import Ctx
+from app.errors import RuleViolation
 from app.models.authority import Authority
 from app.models.webhook import (
     WebhookCreate,
@@ -21,8 +21,16 @@ from app.models.webhook import (
     WebhookSubscription,
     WebhookUpdate,
 )
+from app.pagination import MAX_BIGINT, Key, Keyset, by_id, cursor_int, keyset_page
 from app.rules.webhooks import check_url
 from app.services.journal import record_change
+from app.services.scope import fetch_all, load_scoped
+
+_SUBSCRIPTIONS = by_id(col(WebhookSubscription.id), descending=False)
+_DELIVERIES: Keyset[WebhookDelivery] = Keyset(
+    (Key(col(WebhookDelivery.id), lambda v: cursor_int(v, MAX_BIGINT), lambda d: d.id),)
+)
+
 
 ROTATION_OVERLAP = timedelta(hours=24)
 KNOWN_EVENT_PREFIXES = (
@@ -114,25 +122,17 @@ async def create_webhook(ctx: Ctx, settings: Settings, *, data: WebhookCreate) -
 
 
 async def load_webhook(ctx: Ctx, webhook_id: uuid.UUID, *, for_update: bool = False) -> WebhookSubscription:
-    query = select(WebhookSubscription).where(
-        WebhookSubscription.id == webhook_id, WebhookSubscription.authority_id == ctx.authority.id
+    return await load_scoped(
+        ctx, WebhookSubscription, webhook_id, for_update=for_update, missing="no such webhook"
     )
-    if for_update:
-        query = query.with_for_update()
-    sub = (await ctx.session.exec(query)).first()
-    if sub is None:
-        raise NotFound("no such webhook")
-    if for_update:
-        ctx.check_version(sub.version)
-    return sub
 
 
-async def list_webhooks(ctx: Ctx, *, after_id: uuid.UUID | None, limit: int) -> list[WebhookSubscription]:
+async def list_webhooks(
+    ctx: Ctx, *, limit: int, cursor: str | None
+) -> tuple[list[WebhookSubscription], str | None]:
+    after = _SUBSCRIPTIONS.parse(cursor)
     query = select(WebhookSubscription).where(WebhookSubscription.authority_id == ctx.authority.id)
-    if after_id is not None:
-        query = query.where(col(WebhookSubscription.id) > after_id)
-    rows = await ctx.session.exec(query.order_by(col(WebhookSubscription.id)).limit(limit))
-    return list(rows.all())
+    return await keyset_page(_SUBSCRIPTIONS, query, fetch_all(ctx), after=after, limit=limit)
 
 
 async def update_webhook(
@@ -177,11 +177,10 @@ async def delete_webhook(ctx: Ctx, webhook_id: uuid.UUID) -> None:
 
 
 async def list_deliveries(
-    ctx: Ctx, webhook_id: uuid.UUID, *, before_id: int | None, limit: int
-) -> list[WebhookDelivery]:
+    ctx: Ctx, webhook_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[list[WebhookDelivery], str | None]:
+    """The delivery log, newest first."""
+    after = _DELIVERIES.parse(cursor)
     await load_webhook(ctx, webhook_id)
     query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == webhook_id)
-    if before_id is not None:
-        query = query.where(col(WebhookDelivery.id) < before_id)
-    rows = await ctx.session.exec(query.order_by(col(WebhookDelivery.id).desc()).limit(limit))
-    return list(rows.all())
+    return await keyset_page(_DELIVERIES, query, fetch_all(ctx), after=after, limit=limit)

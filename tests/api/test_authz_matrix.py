@@ -37,7 +37,17 @@ from starlette.routing import Route
 from app.main import create_app
 from app.security import mint_token
 from tests.conftest import TEST_SECRET
-from tests.support import CATEGORY, Api, Meeting, create_authority, create_child, expect, make_meeting, rows
+from tests.support import (
+    CATEGORY,
+    Api,
+    Meeting,
+    create_authority,
+    create_child,
+    dissent_letter,
+    expect,
+    make_meeting,
+    rows,
+)
 
 
 class Rule(NamedTuple):
@@ -92,6 +102,7 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/conferences/{conference_id}/start"): Rule(CHAIR, ITEM),
     ("POST", "/v1/conferences/{conference_id}/dissent-invitation"): Rule(CHAIR, ITEM),
     ("POST", "/v1/conferences/{conference_id}/appeal-rights-explained"): Rule(CHAIR, ITEM),
+    ("POST", "/v1/conferences/{conference_id}/participants-advised"): Rule(CHAIR, ITEM),
     ("POST", "/v1/conferences/{conference_id}/end"): Rule(CHAIR, ITEM),
     ("POST", "/v1/conferences/{conference_id}/decisions"): Rule(CHAIR, ITEM),
     ("POST", "/v1/conferences/{conference_id}/cancel"): Rule(frozenset({"record_system", "chair"}), ITEM),
@@ -99,6 +110,7 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     # dissents
     ("GET", "/v1/dissents"): Rule(READERS, COLLECTION),
     ("GET", "/v1/dissents/{dissent_id}"): Rule(READERS, ITEM),
+    ("GET", "/v1/dissents/{dissent_id}/written-submission/draft"): Rule(READERS, ITEM),
     ("POST", "/v1/dissents/{dissent_id}/resolution"): Rule(CHAIR, ITEM),
     ("POST", "/v1/dissents/{dissent_id}/withdrawal"): Rule(frozenset({"professional", "chair"}), ITEM),
     ("POST", "/v1/dissents/{dissent_id}/written-submission"): Rule(frozenset({"professional"}), ITEM),
@@ -249,7 +261,7 @@ def build_world(api: Api, profile: str, stage: str) -> World:
         if profile == REGISTRATION:
             expect(m.chair.post(f"{dissent}/referral", json={"note": "Referred in writing"}), 200)
         else:
-            expect(m.professional.post(f"{dissent}/written-submission", json=submission()), 200)
+            expect(m.professional.post(f"{dissent}/written-submission", json=submission(profile)), 200)
     if level >= STAGES.index("under_review") and stage != "full" and profile == ENGLAND:
         expect(m.reviewer.post(f"{dissent}/review-meeting", json=review_meeting()), 200)
     if level >= STAGES.index("decided") and stage != "full":
@@ -272,7 +284,9 @@ def build_world(api: Api, profile: str, stage: str) -> World:
 # ---- minimal valid bodies ---------------------------------------------------------------------
 
 
-def submission() -> dict[str, Any]:
+def submission(profile: str = ENGLAND) -> dict[str, Any]:
+    if profile == CARM:  # CARM's written step is a letter to the reviewer
+        return dissent_letter(DAY)
     return {
         "professional": {
             "name": "Pat Prof",
@@ -396,6 +410,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/conferences/{conference_id}/start"): Scenario("scheduled"),
     ("POST", "/v1/conferences/{conference_id}/dissent-invitation"): Scenario("in_progress"),
     ("POST", "/v1/conferences/{conference_id}/appeal-rights-explained"): Scenario("in_progress"),
+    ("POST", "/v1/conferences/{conference_id}/participants-advised"): Scenario("in_progress"),
+    ("GET", "/v1/dissents/{dissent_id}/written-submission/draft"): Scenario("ended", ENGLAND),
     ("POST", "/v1/conferences/{conference_id}/end"): Scenario("ready_to_end"),
     ("POST", "/v1/conferences/{conference_id}/decisions"): Scenario(
         "in_progress",

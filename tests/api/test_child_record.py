@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.models.dissent import ChildRecordEntry
 from app.models.platform import AuditEntry
-from tests.support import CATEGORY, Api, Caller, Meeting, create_child, expect, make_meeting
+from tests.support import CATEGORY, Api, Caller, Meeting, create_child, dissent_letter, expect, make_meeting
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -54,6 +54,8 @@ def as_utc(text: str) -> datetime:
 
 
 def submission(m: Meeting) -> dict[str, Any]:
+    if m.profile == "scotland-cppm-carm":  # CARM's written step is a letter to the reviewer
+        return dissent_letter(m.extras["day"])
     return {
         "professional": {
             "name": "Pat Prof",
@@ -80,9 +82,9 @@ def take_to_review(m: Meeting, dissent_id: str) -> None:
     if m.profile == REGISTRATION:
         expect(m.chair.post(f"{url}/referral", json={"note": "Referred in writing"}), 200)
         return
-    expect(m.professional.post(f"{url}/written-submission", json=submission(m)), 200)
-    if m.profile == ENGLAND:
-        body = {"held_on": m.extras["day"], "members": ["IRO Service Manager"]}
+    submitted = expect(m.professional.post(f"{url}/written-submission", json=submission(m)), 200)
+    if m.profile == ENGLAND:  # held once the written dissent has arrived
+        body = {"held_on": submitted["submitted_at"][:10], "members": ["IRO Service Manager"]}
         expect(m.reviewer.post(f"{url}/review-meeting", json=body), 200)
 
 
@@ -167,12 +169,12 @@ def test_meeting_end_puts_each_childs_decision_on_their_record(api, db):
     assert entry["conference_id"] == m.conference_id
     assert entry["source_id"] == decisions[first]["id"]
     assert entry["summary"] == decisions[first]["outcome_label"]
-    assert entry["data"] == {"outcome": "register", "categories": ["NEG"]}
+    assert entry["data"] == {"outcome": "register", "categories": ["NEG"], "plan_summary": None}
     assert as_utc(entry["occurred_at"]) == datetime(2025, 12, 18, 12, 30, tzinfo=UTC)
 
     [other] = record(m.record, second)["items"]
     assert other["kind"] == "decision" and other["source_id"] == decisions[second]["id"]
-    assert other["data"] == {"outcome": "not_register", "categories": []}
+    assert other["data"] == {"outcome": "not_register", "categories": [], "plan_summary": None}
     assert len(stored_entries(db, first)) == 1 and len(stored_entries(db, second)) == 1
 
 
@@ -207,7 +209,7 @@ def test_change_category_adds_an_amended_decision_and_a_review_note(api, db):
     by_kind = {e["kind"]: e for e in items}
 
     original = by_kind["decision"]
-    assert original["data"] == {"outcome": "register", "categories": [CATEGORY[CARM]]}
+    assert original["data"] == {"outcome": "register", "categories": [CATEGORY[CARM]], "plan_summary": None}
     assert as_utc(original["occurred_at"]) == datetime(2025, 12, 18, 12, 0, tzinfo=UTC)
 
     amended = by_kind["amended_decision"]

@@ -175,11 +175,11 @@ def test_unknown_meeting_type_is_refused(api, db, profile: str, meeting_type: st
 def test_every_meeting_type_of_the_profile_is_accepted(api, profile: str) -> None:
     code = create_authority(api, profile)
     child = create_child(api, code)
-    types = [
-        m["code"] for m in expect(api.system_admin().get(f"/v1/profiles/{profile}"), 200)["meeting_types"]
-    ]
-    for meeting_type in types:
-        body = conference_body([child], meeting_type=meeting_type)
+    unborn = create_child(api, code, date_of_birth=None, expected_date_of_birth="2026-03-01")
+    types = expect(api.system_admin().get(f"/v1/profiles/{profile}"), 200)["meeting_types"]
+    for kind in types:
+        meeting_type = kind["code"]
+        body = conference_body([unborn] if kind["pre_birth"] else [child], meeting_type=meeting_type)
         assert (
             expect(record(api, code).post("/v1/conferences", json=body), 201)["meeting_type"] == meeting_type
         )

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
 from app.config import Settings
-from app.errors import _database_error
 from app.main import create_app
+from app.problems import _database_error
 from tests.conftest import TEST_SECRET
 from tests.support import Api, expect
 

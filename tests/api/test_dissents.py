@@ -23,6 +23,7 @@ from tests.support import (
     Caller,
     Meeting,
     create_child,
+    dissent_letter,
     expect,
     make_meeting,
 )
@@ -75,6 +76,9 @@ def deadline(d: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def submission(m: Meeting, **changes: Any) -> dict[str, Any]:
+    if m.profile == CARM:  # CARM's written step is a letter to the reviewer
+        letter_changes = {k: v for k, v in changes.items() if k in {"signed_on", "signed_name", "reasons"}}
+        return dissent_letter(m.extras["day"], **letter_changes)
     body: dict[str, Any] = {
         "professional": {
             "name": "Pat Prof",
@@ -280,13 +284,15 @@ def test_only_attending_professionals_can_dissent(api, db):
         r = m.chair.post(
             f"{m.url}/dissents", json={"subject": "plan", "reasons": "x", "attendee_person_id": person_id}
         )
-        expect(r, 422, "not_attendee")
+        expect(r, 403, "not_attendee")
     # Nor can those people raise one themselves: a family member who attended is refused...
     parent = api.as_("parent-1", "professional", authority=m.authority)
-    expect(parent.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"}), 422, "not_attendee")
-    # ...and an invited professional who did not attend cannot see the meeting at all.
+    expect(parent.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"}), 403, "not_attendee")
+    # ...and an invited professional who did not attend is told why (issue 13), though they
+    # still cannot read the meeting.
     absent = api.as_("prof-absent", "professional", authority=m.authority)
-    expect(absent.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"}), 404, "not_found")
+    expect(absent.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"}), 403, "not_attendee")
+    expect(absent.get(m.url), 404, "not_found")
     # A professional not recorded at the meeting cannot even see it (SPEC §4: a professional
     # sees the conferences they attend), so it answers 404 like an unknown id.
     outsider = api.as_("prof-outsider", "professional", authority=m.authority)
@@ -299,7 +305,7 @@ def test_chair_cannot_be_the_dissenter(api, db):
     m = begin(api, ENGLAND)
     chair_and_professional = api.as_("chair-1", "chair", "professional", authority=m.authority)
     r = chair_and_professional.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"})
-    expect(r, 422, "not_attendee")
+    expect(r, 403, "not_attendee")
     # Even when the record system lists the chair as an attending professional.
     expect(
         m.record.post(
@@ -317,7 +323,7 @@ def test_chair_cannot_be_the_dissenter(api, db):
     )
     as_professional = api.as_("chair-1", "professional", authority=m.authority)
     r = as_professional.post(f"{m.url}/dissents", json={"subject": "plan", "reasons": "x"})
-    expect(r, 422, "not_attendee")
+    expect(r, 403, "not_attendee")
     assert count_dissents(db, m.authority) == 0
 
 
@@ -326,7 +332,7 @@ def test_chair_naming_themselves_as_the_dissenter_is_not_an_attendee(api, db):
     r = m.chair.post(
         f"{m.url}/dissents", json={"subject": "plan", "reasons": "x", "attendee_person_id": "chair-1"}
     )
-    expect(r, 422, "not_attendee")
+    expect(r, 403, "not_attendee")
     assert count_dissents(db, m.authority) == 0
 
 
@@ -482,7 +488,7 @@ def test_dissenter_withdraws_during_the_meeting(api, db):
         (ENGLAND, "under_review", set()),
         (CARM, "awaiting_submission", {"written_submission"}),
         (CARM, "submitted", set()),
-        (REGISTRATION, "awaiting_referral", {"referral"}),
+        (REGISTRATION, "awaiting_referral", {"referral", "review_response"}),
         (REGISTRATION, "referred", {"review_response"}),
     ],
 )
@@ -603,7 +609,8 @@ def test_scotland_carm_meeting_end_written_deadline_skips_st_andrews_day(api, db
 def test_registration_meeting_end_starts_the_referral_deadline(api, db, day, due, skipped):
     m, d = unresolved(api, REGISTRATION, day=day)
     assert d["status"] == "awaiting_referral"
-    assert [x["kind"] for x in d["deadlines"]] == ["referral"]
+    # the written response runs from the meeting date too, so it shows from the end (issue 13)
+    assert [x["kind"] for x in d["deadlines"]] == ["referral", "review_response"]
     dl = deadline(d, "referral")
     assert dl["due_date"] == due
     assert dl["status"] == "pending"

@@ -30,7 +30,16 @@ from app.main import create_app
 from app.models.authority import Authority
 from app.models.platform import AuditEntry, Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
-from tests.support import Api, Caller, Meeting, create_authority, create_child, expect, make_meeting
+from tests.support import (
+    Api,
+    Caller,
+    Meeting,
+    create_authority,
+    create_child,
+    dissent_letter,
+    expect,
+    make_meeting,
+)
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -361,6 +370,8 @@ def test_feed_needs_a_token_and_an_authority(api):
 
 
 def _written(m: Meeting, day: str) -> dict[str, Any]:
+    if m.profile == "scotland-cppm-carm":  # CARM's written step is a letter to the reviewer
+        return dissent_letter(day)
     return {
         "professional": {
             "name": "Pat Prof",
@@ -530,6 +541,7 @@ ENGLAND_TYPES = COMMON_TYPES | {
 CARM_TYPES = COMMON_TYPES | {"dissent.submitted", "decision.amended", "dissent.family_informed"}
 REGISTRATION_TYPES = COMMON_TYPES | {
     "conference.appeal_rights_explained",
+    "conference.participants_advised",
     "dissent.referred",
     "appeal.lodged",
     "appeal.responded",

@@ -289,8 +289,10 @@ def test_profiles_list_the_three_procedures_with_their_rules(api) -> None:
         ):
             assert key in p, key
         assert p["title"]
-        for item in p["meeting_types"] + p["categories"] + p["review_outcomes"]:
+        for item in p["categories"] + p["review_outcomes"]:
             assert set(item) == {"code", "label"} and item["label"]
+        for item in p["meeting_types"]:  # a meeting type also says whether it is pre-birth
+            assert set(item) == {"code", "label", "pre_birth"} and item["label"]
 
 
 def test_england_profile_values(api) -> None:

@@ -52,10 +52,10 @@ import app.rules.dissent as dissent_rules
 from app.config import Settings
 from app.db import sync_url
 from app.main import create_app
-from app.models.dissent import DissentStatus
 from app.profiles import Profile, all_profiles
 from app.rules.dissent import Action
-from tests.support import CATEGORY, PROFILES, Api, Caller, create_authority, make_meeting
+from app.vocab import DissentStatus
+from tests.support import CATEGORY, PROFILES, Api, Caller, create_authority, dissent_letter, make_meeting
 
 # Captured at import, so a monkeypatched engine cannot also bend the checks.
 APP_REACHABLE = dissent_rules.reachable
@@ -488,12 +488,16 @@ class DissentMachine(RuleBasedStateMachine):
         confirmations = {
             "dissent_invitation": row["dissent_invited_at"] is not None,
             "appeal_rights_explained": row["appeal_rights_explained_at"] is not None,
+            "participants_advised": row["participants_advised_at"] is not None,
         }
+        needed = list(profile.end_confirmations)
+        if any(d["status"] == "raised" for d in self.state().rows("dissent", conference_id=conf.uuid)):
+            needed += profile.end_confirmations_with_unresolved_dissent
         allowed = (
             self.chairs(actor, conf)
             and row["status"] == "in_progress"
             and set(conf.child_ids) <= decided
-            and all(confirmations[c] for c in profile.end_confirmations)
+            and all(confirmations[c] for c in needed)
         )
         r = self.call(actor, conf.profile, "POST", f"{conf.url}/end", allowed=allowed, why="end")
         if r.status_code == 200:
@@ -514,6 +518,8 @@ class DissentMachine(RuleBasedStateMachine):
         self.call(chair, conf.profile, "POST", f"{conf.url}/dissent-invitation", allowed=True)
         if self.profile(conf.profile).appeals.enabled:
             self.call(chair, conf.profile, "POST", f"{conf.url}/appeal-rights-explained", allowed=True)
+        if "participants_advised" in self.profile(conf.profile).end_confirmations_with_unresolved_dissent:
+            self.call(chair, conf.profile, "POST", f"{conf.url}/participants-advised", allowed=True)
         assert self._end(conf, chair).status_code == 200
 
     @rule(
@@ -682,6 +688,8 @@ class DissentMachine(RuleBasedStateMachine):
         if self.dissents:
             meeting_date = self.conference_row(self.dissent_context(di)[2])["meeting_date"]
         conference_date = meeting_date if right_date else meeting_date + timedelta(days=1)
+        code = self.dissent_context(di)[0] if self.dissents else PROFILES[0]
+        letter = self.profile(code).dissent.written_step.document == "dissent_letter"
         body = {
             "professional": {
                 "name": "Pat Prof",
@@ -700,6 +708,21 @@ class DissentMachine(RuleBasedStateMachine):
             "signed_name": "Pat Prof",
             "signed_on": self.today().isoformat(),
         }
+        if letter:  # the profile's written step is a letter to the reviewer
+            body = dissent_letter(self.today().isoformat())
+
+        def form_fits(p: Profile, row: dict[str, Any]) -> bool:
+            """England's form: the discussion, the meeting date and the decision agree."""
+            outcomes = {
+                d["outcome"] in ("register", "continue")
+                for d in self.state().current_decisions(row["conference_id"])
+                if str(d["child_id"]) in row["child_ids"]
+            }
+            return (
+                (discussed or not p.dissent.written_step.requires_line_manager_discussion)
+                and right_date
+                and (not outcomes or True in outcomes)
+            )
 
         def allowed(p: Profile, row: dict[str, Any], conf: Conf) -> bool:
             return (
@@ -707,8 +730,7 @@ class DissentMachine(RuleBasedStateMachine):
                 and self.sub(actor) == row["dissenter_id"]
                 and row["status"] == "awaiting_submission"
                 and not self.written_step_lapsed(p, row)
-                and (discussed or not p.dissent.written_step.requires_line_manager_discussion)
-                and right_date
+                and (letter or form_fits(p, row))
             )
 
         self._dissent_call(di, actor, "written-submission", body, allowed_for=allowed, target="submitted")

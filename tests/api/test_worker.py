@@ -44,7 +44,7 @@ from tests.api.test_events_webhooks import (
     subscription_row,
     sweep_once,
 )
-from tests.support import Api, Meeting, create_authority, expect, make_meeting
+from tests.support import Api, Meeting, create_authority, dissent_letter, expect, make_meeting
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGLAND = "england-cp-conference"
@@ -426,24 +426,7 @@ def test_service_step_deadline_is_missed_but_never_lapses(api, db, settings):
 def test_met_and_cancelled_deadlines_are_left_alone(api, db, settings):
     m, (kept, withdrawn) = meeting_with_unresolved(api, CARM, dissenters=2)
     api.set_clock("2025-12-19T10:00:00Z")
-    submission = {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street",
-            "phone": "01234 567890",
-            "email": "pat@example.org",
-        },
-        "manager": {"name": "Morgan", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": "2025-12-18",
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": False,
-        "rationale": "Not met.",
-        "signed_name": "Pat Prof",
-        "signed_on": "2025-12-19",
-    }
+    submission = dissent_letter("2025-12-19")  # CARM's written step is a letter
     expect(m.professional.post(f"/v1/dissents/{kept}/written-submission", json=submission), 200)
     r = m.other_professional.post(f"/v1/dissents/{withdrawn}/withdrawal", json={"reason": "Agreed now"})
     expect(r, 200)

@@ -6,7 +6,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from app.deps import AuthorityCache
+from app.context import AuthorityCache
 
 
 def _authority(code: str) -> Any:

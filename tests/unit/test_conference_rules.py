@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import Conflict, RuleViolation
-from app.models.conference import ConferenceStatus as S
+from app.principal import Principal
 from app.profiles import get_profile
 from app.profiles.schema import Profile
 from app.rules import conference as rules
@@ -17,7 +17,7 @@ from app.rules.access import (
     conference_scope,
     is_conference_chair,
 )
-from app.security import Principal
+from app.vocab import ConferenceStatus as S
 
 ACTIONS = ("start", "cancel", "end")
 
@@ -276,3 +276,35 @@ def test_attendees_are_managed_by_the_record_system_or_the_chair() -> None:
     assert not can_manage_attendees(who("prof-1", "professional"), "chair-1")
     assert not can_manage_attendees(who("admin-1", "admin"), "chair-1")
     assert not can_manage_attendees(who("reviewer-1", "reviewer"), "chair-1")
+
+
+def test_registration_needs_participants_advised_only_with_an_unresolved_dissent() -> None:
+    def codes(**kw: bool) -> list[str]:
+        return [
+            b.code
+            for b in rules.end_blockers(
+                REGISTRATION,
+                child_ids=["c1"],
+                decided_child_ids={"c1"},
+                dissent_invited=True,
+                appeal_rights_explained=True,
+                **kw,
+            )
+        ]
+
+    assert codes(unresolved_dissent=False) == []
+    assert codes(unresolved_dissent=True) == ["participants_advised_required"]
+    assert codes(unresolved_dissent=True, participants_advised=True) == []
+
+
+@pytest.mark.parametrize("p", [ENGLAND, CARM], ids=lambda p: p.code)
+def test_other_procedures_never_ask_for_participants_advised(p: Profile) -> None:
+    result = rules.end_blockers(
+        p,
+        child_ids=["c1"],
+        decided_child_ids={"c1"},
+        dissent_invited=True,
+        appeal_rights_explained=False,
+        unresolved_dissent=True,
+    )
+    assert result == []

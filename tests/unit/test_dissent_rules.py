@@ -12,23 +12,22 @@ from pathlib import Path
 import pytest
 
 from app.errors import Conflict, DomainError, RuleViolation
-from app.models.dissent import DissentStatus as S
 from app.profiles import all_profiles, load_profiles
 from app.profiles.schema import DeadlineRule, Profile
 from app.rules.calendar import WorkingCalendar
+from app.rules.deadline import compute, deadline_status
 from app.rules.dissent import (
     Action,
     check_outcome,
     check_review_extras,
     check_reviewer_independent,
     check_subject,
-    compute,
-    deadline_status,
     next_status,
     next_step,
     reachable,
     transitions,
 )
+from app.vocab import DissentStatus as S
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from app.config import Settings
+from app.principal import Principal
 from app.security import (
     CLOCK_SKEW_LEEWAY,
     KNOWN_ROLES,
     MAX_TOKEN_LENGTH,
     AuthError,
-    Principal,
     TokenVerifier,
     mint_token,
 )
