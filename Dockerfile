@@ -15,6 +15,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ENVIRONMENT=production \
     DATABASE_URL=sqlite:////srv/data/dissent.db \
     MIGRATIONS_DIR=/srv/migrations
+# WeasyPrint (issued documents as PDF) needs Pango and its font stack; the fonts themselves
+# are packaged with the app.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 dissent
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels

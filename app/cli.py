@@ -1,4 +1,4 @@
-"""The `dissent` command line: serve, migrate, worker, demo, token, openapi."""
+"""The `dissent` command line: serve, migrate, worker, demo, token, openapi, audit."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 
+from app.cli_audit import audit_app
 from app.config import get_settings
 
 app = typer.Typer(
     help="Conference Dissent & Appeals Service", no_args_is_help=True, pretty_exceptions_enable=False
 )
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()
@@ -40,12 +42,28 @@ def serve(
 
 
 @app.command()
-def migrate() -> None:
-    """Upgrade the database to the latest migration (Alembic `upgrade head`)."""
+def migrate(
+    runtime_role: str | None = typer.Option(
+        None,
+        help="PostgreSQL: grant this existing role the service's runtime privileges (DATABASE_RUNTIME_ROLE)",
+    ),
+) -> None:
+    """Upgrade the database to the latest migration (Alembic `upgrade head`), as the role that
+    owns the schema; then grant the runtime role least privilege, if one is named."""
+    from app.db_roles import RoleError, grant_runtime
     from app.migrations_state import upgrade
 
-    upgrade(get_settings().database_url)
+    settings = get_settings()
+    upgrade(settings.database_url, audit_keys=settings.audit_keys)
     typer.echo("database is at the latest migration")
+    role = runtime_role or settings.database_runtime_role
+    if role:
+        try:
+            grant_runtime(settings.database_url, role)
+        except RoleError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"granted runtime privileges to {role} (no TRUNCATE, no TRIGGER, owns nothing)")
 
 
 @app.command()

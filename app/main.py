@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
@@ -15,6 +18,7 @@ from app.content_type import require_json_body
 from app.context import AuthorityCache
 from app.db import Database
 from app.deps import limit_costly
+from app.documents import render
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
@@ -23,11 +27,13 @@ from app.profiles import all_profiles
 from app.ratelimit import RateLimits
 from app.routers import (
     appeals,
+    audit,
     authorities,
     calendar,
     children,
     conferences,
     dissents,
+    documents,
     guidance,
     health,
     integration,
@@ -49,6 +55,13 @@ Every POST accepts an `Idempotency-Key`; mutable resources carry a `version` ret
 """
 
 
+async def _warm_renderer() -> None:
+    try:
+        await anyio.to_thread.run_sync(render.warm_up)
+    except Exception:  # a broken renderer shows on the first document; start-up goes on
+        logging.getLogger(__name__).exception("warming the document renderer failed")
+
+
 def operation_id(route: APIRoute) -> str:
     tag = route.tags[0] if route.tags else "default"
     return f"{tag}-{route.name}"
@@ -61,9 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        # Off the event loop and without holding up start-up: the first document then renders
+        # at full speed. Tests skip it (each test's app would pay for it).
+        warming = None if settings.environment == "test" else asyncio.create_task(_warm_renderer())
         try:
             yield
         finally:
+            if warming is not None:
+                await warming
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -101,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
     guarded = [Depends(require_json_body), Depends(idempotency)]
-    for router in (reports.router, integration.audit_router):  # the costly reads
+    for router in (reports.router, audit.router):  # the costly reads
         app.include_router(router, dependencies=[*guarded, Depends(limit_costly)])
     for router in (
         authorities.router,
@@ -111,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dissents.router,
         appeals.router,
         appeals.complaints_router,
+        documents.router,
         calendar.router,
         integration.events_router,
         integration.webhooks_router,

@@ -1,4 +1,5 @@
-"""The worker: deadline sweep and webhook delivery. Safe to run on several machines at once.
+"""The worker: deadline sweep, webhook delivery and the PDFs of issued documents. Safe to run
+on several machines at once.
 
 * Sweep: marks deadlines `approaching` (from the start of the working day before the due
   date) and `missed` (after it), each exactly once, and lapses dissents whose own written step
@@ -38,7 +39,7 @@ from app.models.platform import Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
 from app.principal import service_actor
 from app.rules.webhooks import backoff_seconds, signature_header
-from app.services import audit, dissents
+from app.services import audit, audit_verify, dissents, document_renditions
 from app.services.events import event_public
 from app.services.journal import emit
 from app.services.webhook_target import pin
@@ -61,14 +62,32 @@ class PassResult:
     delivered: int = 0
     failed: int = 0
     sealed: int = 0
+    checkpointed: int = 0
+    rendered: int = 0
 
 
-async def seal_audit(db: Database) -> int:
+async def seal_audit(db: Database, settings: Settings) -> int:
     """Seal the audit entries committed since the last pass onto their chains."""
     async with db.session() as session:
-        sealed = await audit.seal(session)
+        sealed = await audit.seal(session, keys=settings.audit_keys)
         await session.commit()
     return sealed
+
+
+async def checkpoint_audit(db: Database, settings: Settings) -> int:
+    """Verify each chain that grew since its checkpoint (only the new entries) and move the
+    checkpoint to its head; a chain that does not verify is logged and keeps its checkpoint."""
+    async with db.session() as session:
+        chains = await audit_verify.chains_behind(session)
+    advanced = 0
+    for chain in chains:
+        async with db.session() as session:
+            now = await current_time(session, settings)
+            advanced += await audit_verify.advance_checkpoint(
+                session, chain, keys=settings.audit_keys, now=now
+            )
+            await session.commit()
+    return advanced
 
 
 # ---- deadline sweep --------------------------------------------------------------------------
@@ -333,8 +352,10 @@ async def run_once(db: Database, settings: Settings, client: httpx.AsyncClient |
     client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
     try:
         swept = await sweep(db, settings)
+        swept.rendered = await document_renditions.render_pending(db, settings)
         delivered = await deliver(db, settings, client)
-        swept.sealed = await seal_audit(db)
+        swept.sealed = await seal_audit(db, settings)
+        swept.checkpointed = await checkpoint_audit(db, settings)
     finally:
         if own_client:
             await client.aclose()
@@ -360,7 +381,7 @@ async def run(settings: Settings, *, once: bool) -> PassResult:
                     result = PassResult()
                     if once:
                         raise
-                for field in ("approaching", "missed", "lapsed", "delivered", "failed", "sealed"):
+                for field in PassResult.__dataclass_fields__:
                     setattr(total, field, getattr(total, field) + getattr(result, field))
                 log.info("worker pass", extra={"fields": result.__dict__})
                 if once or stop.is_set():

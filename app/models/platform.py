@@ -48,16 +48,42 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = None
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64)
+    # HMAC-SHA256 over the seal with the audit key named by key_id (app.rules.audit_mac);
+    # empty on entries sealed before MACs existed (below the head's signed_from).
+    mac: str | None = Field(default=None, max_length=64)
+    key_id: str | None = Field(default=None, max_length=40)
 
 
 class AuditChainHead(SQLModel, table=True):
-    """The last link of each audit chain; locked while a transaction appends to it."""
+    """The last link of each audit chain, sealed with the audit key; locked while a sealer
+    appends to it. Database triggers refuse DELETE, TRUNCATE and any update that does not
+    move it forward."""
 
     __tablename__ = "audit_chain_head"
 
     chain_key: str = Field(primary_key=True, max_length=40)
     last_seq: int = 0
     last_hash: str = Field(max_length=64)
+    # The first seq whose entry carries a MAC (1, or the next one after the chain's
+    # pre-MAC entries); covered by the head's own MAC.
+    signed_from: int = 1
+    key_id: str = Field(max_length=40)
+    mac: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """The latest verified position of each audit chain, sealed with the audit key: the
+    worker advances it after checking the entries since the last one, and verification
+    starts from it. Database triggers keep it moving forward only."""
+
+    __tablename__ = "audit_checkpoint"
+
+    chain_key: str = Field(primary_key=True, max_length=40)
+    seq: int
+    hash: str = Field(max_length=64)
+    created_at: datetime = utc(nullable=False)
+    key_id: str = Field(max_length=40)
+    mac: str = Field(max_length=64)
 
 
 class Event(SQLModel, table=True):

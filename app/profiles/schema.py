@@ -3,7 +3,7 @@ definition file that validates against this schema, not editing the engine."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,44 @@ from app.vocab import (
     WrittenDocument,
     WrittenStepStatus,
 )
+
+# The documents a procedure's steps can issue, and the step that issues each.
+DocumentKind = Literal[
+    "dissent_form",  # the dissenter's written dissent on a form (England: Appendix 1)
+    "dissent_letter",  # the dissenter's written dissent as a letter to the reviewer
+    "referral",  # the chair's written referral of an unresolved dissent
+    "review_outcome",  # the reviewer's written note or response
+    "appeal",  # a family's appeal, as lodged
+    "appeal_response",  # the written response to an appeal
+    "minutes_extract",  # the dissents of a meeting, for its minutes
+]
+DOCUMENT_KINDS: tuple[str, ...] = get_args(DocumentKind)
+DocumentStep = Literal[
+    "meeting_end", "written_submission", "referral", "review_decision", "appeal_lodged", "appeal_response"
+]
+STEP_OF_DOCUMENT: dict[str, DocumentStep] = {
+    "dissent_form": "written_submission",
+    "dissent_letter": "written_submission",
+    "referral": "referral",
+    "review_outcome": "review_decision",
+    "appeal": "appeal_lodged",
+    "appeal_response": "appeal_response",
+    "minutes_extract": "meeting_end",
+}
+# Who a document goes to, as the procedures name them; resolved to people when it is issued.
+RecipientKind = Literal[
+    "dissenter",  # the dissenting professional
+    "dissenter_agency",  # the dissenting professional's agency
+    "attending_professionals",  # every professional recorded as attending the meeting
+    "family",  # the family members and children recorded as attending
+    "review_group",  # the group the procedure names (England: Quality, Learning and Practice)
+    "chair",  # the meeting's chair
+    "reviewer",  # the reviewer (the procedure's reviewer title)
+    "child_record",  # each child's record
+    "appellant",  # the person who appealed
+    "lead_social_worker",  # the lead social worker who lodged an appeal for the family
+]
+RECIPIENT_KINDS: tuple[str, ...] = get_args(RecipientKind)
 
 
 class _Strict(BaseModel):
@@ -110,6 +148,32 @@ class AppealRules(_Strict):
         return self
 
 
+class DocumentRule(_Strict):
+    """One kind of document the procedure issues: its title, its template (a path under
+    `app/profiles/templates/`) and the kinds of recipient it goes to."""
+
+    title: str = Field(min_length=1, max_length=200)
+    template: str = Field(pattern=r"^[a-z0-9_-]{1,60}/[a-z0-9_]{1,60}\.html\.j2$")
+    recipients: list[RecipientKind] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DocumentRule:
+        if len(set(self.recipients)) != len(self.recipients):
+            raise ValueError("a document lists each recipient kind once")
+        return self
+
+
+class DocumentRules(_Strict):
+    """The documents the procedure's steps issue (a kind not listed is not issued)."""
+
+    language: str = Field(default="en-GB", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    review_group: str | None = None  # the name of the `review_group` recipient, when one is named
+    kinds: dict[DocumentKind, DocumentRule] = Field(default_factory=dict)
+
+    def for_step(self, step: DocumentStep) -> list[tuple[DocumentKind, DocumentRule]]:
+        return [(kind, rule) for kind, rule in self.kinds.items() if STEP_OF_DOCUMENT[kind] == step]
+
+
 class Routes(_Strict):
     """Where people go for what this service does not handle."""
 
@@ -143,6 +207,7 @@ class Profile(_Strict):
     appeals: AppealRules
     routes: Routes
     guidance: GuidanceWording
+    documents: DocumentRules = Field(default_factory=DocumentRules)
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -165,7 +230,19 @@ class Profile(_Strict):
             raise ValueError("the chair's written step is a referral; the dissenter's a submission")
         if (step.actor == "chair") != (step.document == "referral"):
             raise ValueError("the chair writes a referral; a dissenter writes a dissent form or letter")
+        self._check_documents()
         return self
+
+    def _check_documents(self) -> None:
+        kinds = set(self.documents.kinds)
+        written = kinds & {"dissent_form", "dissent_letter", "referral"}
+        if written - {self.dissent.written_step.document}:
+            raise ValueError("the written step issues one document, the one it takes (written_step.document)")
+        if not self.appeals.enabled and kinds & {"appeal", "appeal_response"}:
+            raise ValueError("appeal documents need appeals enabled")
+        needs_group = any("review_group" in r.recipients for r in self.documents.kinds.values())
+        if needs_group and not self.documents.review_group:
+            raise ValueError("a review_group recipient needs documents.review_group to name it")
 
     def meeting_type_label(self, code: str) -> str | None:
         return next((m.label for m in self.meeting_types if m.code == code), None)

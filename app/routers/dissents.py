@@ -11,11 +11,13 @@ from app.models.dissent import (
     DissentPublic,
     DissentSummary,
     FamilyInformedIn,
-    ReferralIn,
     ResolutionIn,
     ReviewDecisionIn,
     ReviewMeetingIn,
     WithdrawalIn,
+)
+from app.models.written_step import (
+    ReferralIn,
     WrittenSubmissionDraft,
     WrittenSubmissionIn,
 )

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from app.deps import CtxDep, SettingsDep, require_roles
-from app.models.base import IsoDateTime
-from app.models.platform import AuditEntry
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, MAX_SEQ, Page
 from app.principal import Principal
 from app.routers.common import Cursor, Limit, with_etag
-from app.services import audit as audit_service
 from app.services import events
 from app.services import webhooks as service
 from app.services.events import EventPage
-from app.text import SafeText
 
 events_router = APIRouter(prefix="/v1/events", tags=["events"])
 webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 # Sequence numbers are 32-bit integer columns and delivery ids 64-bit ones: a larger number
 # in a query would make the database fail the request instead of refusing it.
@@ -111,79 +103,4 @@ async def list_deliveries(
     return Page(
         items=[WebhookDeliveryPublic.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=next_cursor,
-    )
-
-
-class AuditEntryPublic(BaseModel):
-    seq: int
-    actor: str
-    actor_roles: list[str]
-    action: str
-    entity_kind: str
-    entity_id: str | None
-    request_id: str | None
-    occurred_at: datetime
-    detail: dict[str, Any]
-    hash: str
-
-
-class AuditVerification(BaseModel):
-    ok: bool
-    checked: int
-    chain_length: int
-    first_broken: dict[str, Any] | None
-
-
-@audit_router.get("", response_model=Page[AuditEntryPublic])
-async def list_audit(
-    ctx: CtxDep,
-    entity_kind: SafeText | None = Query(default=None, max_length=40),
-    entity_id: SafeText | None = Query(default=None, max_length=64),
-    actor: SafeText | None = Query(default=None, max_length=200),
-    since: IsoDateTime | None = Query(default=None, alias="from"),
-    until: IsoDateTime | None = Query(default=None, alias="to"),
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    _: Principal = require_roles("admin"),
-) -> Page[AuditEntryPublic]:
-    """The authority's audit log, newest first, filtered by entity, actor and time."""
-    rows, next_cursor = await audit_service.list_entries(
-        ctx.session,
-        chain_key=ctx.authority.code,
-        entity_kind=entity_kind,
-        entity_id=entity_id,
-        actor=actor,
-        since=since,
-        until=until,
-        limit=limit,
-        cursor=cursor,
-    )
-    return Page(items=[_audit_public(r) for r in rows], next_cursor=next_cursor)
-
-
-def _audit_public(entry: AuditEntry) -> AuditEntryPublic:
-    seq, _, hash_ = audit_service.chain_link(entry)
-    return AuditEntryPublic(
-        seq=seq,
-        actor=entry.actor_sub,
-        actor_roles=entry.actor_roles,
-        action=entry.action,
-        entity_kind=entry.entity_kind,
-        entity_id=entry.entity_id,
-        request_id=entry.request_id,
-        occurred_at=entry.occurred_at,
-        detail=entry.detail,
-        hash=hash_,
-    )
-
-
-@audit_router.get("/verify", response_model=AuditVerification)
-async def verify_audit(ctx: CtxDep, _: Principal = require_roles("admin")) -> AuditVerification:
-    """Recompute the authority's audit hash chain: `ok` and the first broken entry if not."""
-    checked, broken, length = await audit_service.verify_chain(ctx.session, ctx.authority.code)
-    return AuditVerification(
-        ok=broken is None,
-        checked=checked,
-        chain_length=length,
-        first_broken=None if broken is None else {"seq": broken.seq, "reason": broken.reason},
     )

@@ -35,7 +35,7 @@ def chain_content(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def canonical(content: dict[str, Any]) -> bytes:
+def canonical(content: object) -> bytes:
     return json.dumps(
         content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     ).encode()

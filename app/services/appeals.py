@@ -29,7 +29,7 @@ from app.rules import access
 from app.rules import appeal as rules
 from app.rules import deadline as deadline_rules
 from app.rules.appeal import LodgeFacts
-from app.services import conferences
+from app.services import conferences, documents
 from app.services.child_record import add_record_entry
 from app.services.deadlines import (
     deadline_public,
@@ -38,7 +38,7 @@ from app.services.deadlines import (
     meet_deadline,
     start_deadline,
 )
-from app.services.journal import audit, record_change
+from app.services.journal import audit, audit_list, record_change
 from app.services.scope import in_authority, load_scoped, page_of, row_filter
 from app.vocab import AppealStatus, DeadlineKind, RecordEntryKind, Relationship
 
@@ -195,6 +195,7 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             "lodged_by_lead_social_worker": appeal.lead_social_worker_name is not None,
         },
     )
+    await documents.issue_for_step(ctx, "appeal_lodged", conference=conference, appeal=appeal)
     return appeal
 
 
@@ -244,6 +245,7 @@ async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealRespo
             "conference_id": str(appeal.conference_id),
         },
     )
+    await documents.issue_for_step(ctx, "appeal_response", appeal=appeal)
     return appeal
 
 
@@ -288,7 +290,12 @@ async def list_appeals(
         )
         for a in rows
     ]
-    audit(ctx, "appeal.list", "appeal", None, {"count": len(items)})
+    audit_list(
+        ctx,
+        "appeal",
+        [a.id for a in items],
+        {"status": status, "conference_id": conference_id, "child_id": child_id},
+    )
     return items, next_cursor
 
 
@@ -347,5 +354,5 @@ def complaint_public(complaint: Complaint) -> ComplaintPublic:
 async def list_complaints(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Complaint], str | None]:
     query = select(Complaint).where(Complaint.authority_id == ctx.authority.id)
     rows, next_cursor = await page_of(ctx, by_id(col(Complaint.id)), query, cursor=cursor, limit=limit)
-    audit(ctx, "complaint.list", "complaint", None, {"count": len(rows)})
+    audit_list(ctx, "complaint", [r.id for r in rows])
     return rows, next_cursor

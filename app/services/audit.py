@@ -1,16 +1,18 @@
-"""The audit log: writing entries, sealing them onto their hash chains, verifying the
-chains and reading the log.
+"""The audit log: writing entries, sealing them onto their hash chains and reading the log.
+Verification and checkpoints are in `audit_verify`.
 
 `journal.audit()` only queues an entry on the session; just before the transaction commits
 the queued entries are inserted, unsealed, in the same transaction as the change they record.
 `seal()` later links committed entries onto their chain in the order it finds them (entry id
-order), under the chain head's row lock. The worker seals on every pass, and the audit
-endpoints seal before they read, so a reader always sees a complete chain. Keeping the chain
-lock out of the request path is what lets audited requests of one authority run side by side.
+order), under the chain head's row lock, and seals each link and the head with the audit key
+(HMAC, `app.rules.audit_mac`). The worker seals on every pass, and the audit endpoints seal
+before they read, so a reader always sees a complete chain. Keeping the chain lock out of the
+request path is what lets audited requests of one authority run side by side.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -20,14 +22,18 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.audit_keys import KeyRing
 from app.models.base import table_of
 from app.models.platform import AuditChainHead, AuditEntry
 from app.pagination import Key, Keyset, cursor_int, keyset_page
-from app.rules.audit_chain import GENESIS, ChainBreak, chain_content, entry_hash, verify
+from app.rules.audit_chain import GENESIS, chain_content, entry_hash
+from app.rules.audit_mac import Seal, entry_mac, head_mac, head_problem
 
+log = logging.getLogger("app.audit")
 PENDING = "pending_audit"
 SYSTEM_CHAIN = "-"
-VERIFY_BATCH = 1000
+# Every authority's chain begins with the authority's creation.
+CHAIN_START = "authority.created"
 SEAL_BATCH = 2000
 
 _ENTRIES = table_of(AuditEntry)
@@ -70,117 +76,143 @@ def chain_link(entry: AuditEntry) -> tuple[int, str, str]:
     return entry.seq, entry.prev_hash, entry.hash
 
 
-def _lock_head(connection: sa.Connection, key: str) -> tuple[int, str]:
-    """Lock a chain's head until commit (creating it on first use) and return its last
-    sequence number and hash."""
-    locked = (
-        sa.select(_HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_key == key).with_for_update()
-    )
+def _may_start(connection: sa.Connection, key: str) -> bool:
+    """Whether a chain without a head may begin now. An authority's chain begins with the
+    authority's creation; one that has no head but other entries has been emptied (or its
+    head deleted), and is not started again over the top of that."""
+    if key == SYSTEM_CHAIN:
+        return True
+    first = connection.execute(
+        sa.select(_ENTRIES.c.action)
+        .where(_ENTRIES.c.chain_key == key, _ENTRIES.c.seq.is_(None))
+        .order_by(_ENTRIES.c.id)
+        .limit(1)
+    ).scalar()
+    return first == CHAIN_START
+
+
+def _lock_head(connection: sa.Connection, key: str, ring: KeyRing) -> tuple[int, str, int] | None:
+    """Lock a chain's head until commit (creating it on the chain's first entry) and return
+    its last sequence number, last hash and `signed_from`; None, with an error logged, when
+    the head is missing or its seal does not hold (nothing is sealed onto a forged head)."""
+    locked = sa.select(_HEADS).where(_HEADS.c.chain_key == key).with_for_update()
     row = connection.execute(locked).first()
     if row is None:
-        values = {"chain_key": key, "last_seq": 0, "last_hash": GENESIS}
-        if connection.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            connection.execute(pg_insert(_HEADS).values(**values).on_conflict_do_nothing())
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            connection.execute(sqlite_insert(_HEADS).values(**values).on_conflict_do_nothing())
-        row = connection.execute(locked).one()
-    return int(row.last_seq), str(row.last_hash)
-
-
-def seal_with(connection: sa.Connection, chain_key: str | None = None) -> int:
-    """Link every committed, unsealed entry (of one chain, or of all) onto its chain, in entry
-    id order, within the connection's transaction; returns how many were sealed. Safe to run
-    in several processes at once: each chain is sealed under its head's row lock, and a
-    sealer that waited for the lock reads the unsealed entries again after taking it."""
-    if chain_key is None:
-        unsealed = sa.select(_ENTRIES.c.chain_key).where(_ENTRIES.c.seq.is_(None)).distinct()
-        keys = sorted(connection.execute(unsealed).scalars().all())
-    else:
-        keys = [chain_key]
-    sealed = 0
-    for key in keys:  # sorted: a fixed lock order, so two sealers never deadlock
-        seq, prev = _lock_head(connection, key)
-        start = seq
-        while True:
-            rows = connection.execute(
-                sa.select(_ENTRIES)
-                .where(_ENTRIES.c.chain_key == key, _ENTRIES.c.seq.is_(None))
-                .order_by(_ENTRIES.c.id)
-                .limit(SEAL_BATCH)
-            ).mappings()
-            links = []
-            for row in rows:
-                seq += 1
-                link = entry_hash(prev, chain_content({**row, "seq": seq}))
-                links.append({"entry_id": row["id"], "new_seq": seq, "new_prev": prev, "new_hash": link})
-                prev = link
-            if links:
-                connection.execute(
-                    sa.update(_ENTRIES)
-                    .where(_ENTRIES.c.id == sa.bindparam("entry_id"))
-                    .values(
-                        seq=sa.bindparam("new_seq"),
-                        prev_hash=sa.bindparam("new_prev"),
-                        hash=sa.bindparam("new_hash"),
-                    ),
-                    links,
-                )
-            if len(links) < SEAL_BATCH:
-                break
-        if seq != start:
-            connection.execute(
-                sa.update(_HEADS).where(_HEADS.c.chain_key == key).values(last_seq=seq, last_hash=prev)
+        if not _may_start(connection, key):
+            log.error(
+                "audit chain has no head and does not begin with its authority: not sealed",
+                extra=_fields(key),
             )
-            sealed += seq - start
-    return sealed
+            return None
+        kid, secret = ring.current
+        values = {
+            "chain_key": key,
+            "last_seq": 0,
+            "last_hash": GENESIS,
+            "signed_from": 1,
+            "key_id": kid,
+            "mac": head_mac(secret, key, 0, GENESIS, 1),
+        }
+        connection.execute(insert_ignoring_conflicts(connection.dialect.name, _HEADS, values))
+        row = connection.execute(locked).one()
+    head = Seal(key, int(row.last_seq), str(row.last_hash), row.key_id, row.mac)
+    problem = head_problem(ring, head, int(row.signed_from))
+    if problem is not None:
+        log.error("audit chain head failed its check: not sealed", extra=_fields(key, problem))
+        return None
+    return head.seq, head.hash, int(row.signed_from)
 
 
-async def seal(session: AsyncSession, chain_key: str | None = None) -> int:
+def _fields(key: str, reason: str | None = None) -> dict[str, Any]:
+    return {"fields": {"chain": key, **({"reason": reason} if reason else {})}}
+
+
+def insert_ignoring_conflicts(dialect: str, table: sa.Table, values: dict[str, Any]) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+
+
+_SEAL_ENTRY = (
+    sa.update(_ENTRIES)
+    .where(_ENTRIES.c.id == sa.bindparam("entry_id"))
+    .values(
+        seq=sa.bindparam("new_seq"),
+        prev_hash=sa.bindparam("new_prev"),
+        hash=sa.bindparam("new_hash"),
+        mac=sa.bindparam("new_mac"),
+        key_id=sa.bindparam("new_key_id"),
+    )
+)
+
+
+def _seal_chain(connection: sa.Connection, key: str, ring: KeyRing) -> int:
+    """Seal one chain's unsealed entries under its head's lock; returns how many."""
+    locked = _lock_head(connection, key, ring)
+    if locked is None:
+        return 0
+    seq, prev, signed_from = locked
+    start = seq
+    kid, secret = ring.current
+    while True:
+        rows = connection.execute(
+            sa.select(_ENTRIES)
+            .where(_ENTRIES.c.chain_key == key, _ENTRIES.c.seq.is_(None))
+            .order_by(_ENTRIES.c.id)
+            .limit(SEAL_BATCH)
+        ).mappings()
+        links = []
+        for row in rows:
+            seq += 1
+            link = entry_hash(prev, chain_content({**row, "seq": seq}))
+            links.append(
+                {
+                    "entry_id": row["id"],
+                    "new_seq": seq,
+                    "new_prev": prev,
+                    "new_hash": link,
+                    "new_mac": entry_mac(secret, key, seq, link),
+                    "new_key_id": kid,
+                }
+            )
+            prev = link
+        if links:
+            connection.execute(_SEAL_ENTRY, links)
+        if len(links) < SEAL_BATCH:
+            break
+    if seq != start:
+        connection.execute(
+            sa.update(_HEADS)
+            .where(_HEADS.c.chain_key == key)
+            .values(
+                last_seq=seq, last_hash=prev, key_id=kid, mac=head_mac(secret, key, seq, prev, signed_from)
+            )
+        )
+    return seq - start
+
+
+def seal_with(connection: sa.Connection, chain_key: str | None = None, *, keys: KeyRing) -> int:
+    """Link every committed, unsealed entry (of one chain, or of all) onto its chain, in entry
+    id order, within the connection's transaction, each with its MAC and the head resealed;
+    returns how many were sealed. Safe to run in several processes at once: each chain is
+    sealed under its head's row lock, and a sealer that waited for the lock reads the
+    unsealed entries again after taking it."""
+    unsealed = sa.select(_ENTRIES.c.chain_key).where(_ENTRIES.c.seq.is_(None))
+    if chain_key is not None:
+        unsealed = unsealed.where(_ENTRIES.c.chain_key == chain_key)
+    keys_ = sorted(connection.execute(unsealed.distinct()).scalars().all())
+    # sorted: a fixed lock order, so two sealers never deadlock
+    return sum(_seal_chain(connection, key, keys) for key in keys_)
+
+
+async def seal(session: AsyncSession, chain_key: str | None = None, *, keys: KeyRing) -> int:
     """`seal_with` in the session's transaction."""
     connection = await session.connection()
-    return await connection.run_sync(seal_with, chain_key)
-
-
-async def verify_chain(session: AsyncSession, chain_key: str) -> tuple[int, ChainBreak | None, int]:
-    """Seal what is pending, then recompute the chain in batches. Returns (checked, first
-    break, length recorded on the head)."""
-    await seal(session, chain_key)
-    connection = await session.connection()
-    head = (
-        await connection.execute(
-            sa.select(_HEADS.c.last_seq, _HEADS.c.last_hash).where(_HEADS.c.chain_key == chain_key)
-        )
-    ).first()
-    recorded = head.last_seq if head else 0
-    checked, prev_hash, next_seq = 0, GENESIS, 1
-    while True:
-        batch = (
-            await session.exec(
-                select(AuditEntry)
-                .where(AuditEntry.chain_key == chain_key, col(AuditEntry.seq) >= next_seq)
-                .order_by(col(AuditEntry.seq))
-                .limit(VERIFY_BATCH)
-            )
-        ).all()
-        if not batch:
-            break
-        count, broken = verify(
-            ((e.id, *chain_link(e), chain_content(e.__dict__)) for e in batch),
-            start_seq=next_seq,
-            start_hash=prev_hash,
-        )
-        checked += count
-        if broken is not None:
-            return checked, broken, recorded
-        last_seq, _, prev_hash = chain_link(batch[-1])
-        next_seq = last_seq + 1
-    if head is not None and (checked != recorded or prev_hash != head.last_hash):
-        return checked, ChainBreak(checked + 1, None, "entries at the end of the chain are missing"), recorded
-    return checked, None, recorded
+    return await connection.run_sync(lambda sync: seal_with(sync, chain_key, keys=keys))
 
 
 async def list_entries(
@@ -194,10 +226,11 @@ async def list_entries(
     until: datetime | None,
     limit: int,
     cursor: str | None,
+    keys: KeyRing,
 ) -> tuple[list[AuditEntry], str | None]:
     """The chain's sealed entries, newest first, filtered."""
     after = _PAGE.parse(cursor)
-    await seal(session, chain_key)
+    await seal(session, chain_key, keys=keys)
     query = select(AuditEntry).where(AuditEntry.chain_key == chain_key, col(AuditEntry.seq).is_not(None))
     if entity_kind is not None:
         query = query.where(AuditEntry.entity_kind == entity_kind)

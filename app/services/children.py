@@ -14,7 +14,7 @@ from app.models.child import Child, ChildCreate, ChildPublic
 from app.models.conference import Attendee, Conference, ConferenceChild
 from app.models.dissent import ChildRecordEntry
 from app.pagination import Key, Keyset, by_id, cursor_datetime, cursor_uuid
-from app.services.journal import audit, record_change
+from app.services.journal import audit, audit_list, record_change
 from app.services.scope import page_of, row_filter
 
 _CHILDREN = by_id(col(Child.id), descending=False)
@@ -102,7 +102,7 @@ async def list_children(
     if external_ref is not None:
         query = query.where(Child.external_ref == external_ref)
     rows, next_cursor = await page_of(ctx, _CHILDREN, query, cursor=cursor, limit=limit)
-    audit(ctx, "child.list", "child", None, {"count": len(rows)})
+    audit_list(ctx, "child", [r.id for r in rows], {"external_ref": external_ref})
     return rows, next_cursor
 
 

@@ -23,7 +23,7 @@ from app.rules import access
 from app.services.conferences import child_ids_of, load_conference, visibility
 from app.services.decisions import current_decisions, decision_public
 from app.services.dissent_views import visible_dissent_ids
-from app.services.journal import audit
+from app.services.journal import audit, audit_list
 from app.services.scope import page_of
 from app.vocab import ConferenceStatus
 
@@ -124,5 +124,5 @@ async def list_conferences(
         )
     rows, next_cursor = await page_of(ctx, _PAGE, query, cursor=cursor, limit=limit)
     children = await _children_of(ctx, rows)
-    audit(ctx, "conference.list", "conference", None, {"count": len(rows)})
+    audit_list(ctx, "conference", [r.id for r in rows], {"status": status, "child_id": child_id})
     return [summary(r, children[r.id]) for r in rows], next_cursor

@@ -11,11 +11,12 @@ from sqlmodel import col, select
 from app.context import Ctx
 from app.models.conference import Attendee, Conference
 from app.models.dissent import Dissent, FamilyInformedIn, ReviewDecisionIn, ReviewMeetingIn
+from app.models.document import Document
 from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.dissent import Action
-from app.services import conferences, decisions
+from app.services import conferences, decisions, documents
 from app.services.child_record import add_record_entry
 from app.services.deadlines import meet_deadline
 from app.services.dissents import conference_of, load_dissent, move
@@ -99,12 +100,17 @@ async def decide_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewDecisio
         dissent.reconvened_conference_id = new.id
     await move(ctx, dissent, Action.decide, "dissent.decided", {"outcome": data.outcome})
     await meet_deadline(ctx, dissent.id, DeadlineKind.review_response)
-    await _share_review_note(ctx, dissent, conference)
+    issued = await documents.issue_for_step(ctx, "review_decision", conference=conference, dissent=dissent)
+    await _share_review_note(ctx, dissent, conference, issued)
     return dissent
 
 
-async def _share_review_note(ctx: Ctx, dissent: Dissent, conference: Conference) -> None:
-    """The written note goes on each child's record and to everyone involved."""
+async def _share_review_note(
+    ctx: Ctx, dissent: Dissent, conference: Conference, issued: list[Document]
+) -> None:
+    """The written note goes on each child's record and to exactly the recipients the
+    procedure names for it (its `review_outcome` document's recipient kinds: the people among
+    them may read that document, and nothing else of the dissent)."""
     label = next(o.label for o in ctx.profile.dissent.review.outcomes if o.code == dissent.outcome)
     for child_id in dissent.child_ids:
         add_record_entry(
@@ -117,21 +123,23 @@ async def _share_review_note(ctx: Ctx, dissent: Dissent, conference: Conference)
             text=dissent.written_note,
             data={"outcome": dissent.outcome},
         )
-    attendees = (
-        await ctx.session.exec(
-            select(Attendee.person_id, Attendee.kind).where(
-                Attendee.conference_id == conference.id, col(Attendee.attended).is_(True)
-            )
-        )
-    ).all()
-    recipients = {conference.chair_id: "chair", **{p: k for p, k in attendees}}
-    for person_id, kind in sorted(recipients.items()):
+    note = next((d for d in issued if d.kind == "review_outcome"), None)
+    if note is None:  # a procedure whose review issues no written note shares it with no one
+        return
+    kinds = sorted({r["kind"] for r in note.recipients})
+    for recipient in note.recipients:
         await emit(
             ctx,
             "review_note.shared",
             "dissent",
             dissent.id,
-            {"recipient_person_id": person_id, "recipient_kind": kind, "conference_id": str(conference.id)},
+            {
+                "recipient_kind": recipient["kind"],
+                "recipient_person_id": recipient["person_id"],
+                "recipient_kinds": kinds,
+                "document_id": str(note.id),
+                "conference_id": str(conference.id),
+            },
         )
     await ctx.session.flush()
 

@@ -18,13 +18,15 @@ from app.models.dissent import (
     Dissent,
     DissentDecision,
     DissenterPublic,
-    DissentFormDraft,
     DissentHistoryItem,
-    DissentLetterDraft,
     DissentPublic,
     DissentSummary,
 )
 from app.models.platform import Event
+from app.models.written_step import (
+    DissentFormDraft,
+    DissentLetterDraft,
+)
 from app.pagination import by_id, keyset_page
 from app.rules import access
 from app.rules import deadline as deadline_rules
@@ -32,7 +34,7 @@ from app.rules import dissent as rules
 from app.services.deadlines import deadline_public, deadlines_of, past_due_sql
 from app.services.decisions import current_decisions
 from app.services.dissents import conference_of, lapse_due, lapse_if_due, load_dissent, visibility
-from app.services.journal import audit, pending_events
+from app.services.journal import audit, audit_list, pending_events
 from app.services.written_documents import draft_for
 from app.vocab import OPEN_STATUSES, DissentStatus
 
@@ -221,5 +223,10 @@ async def list_dissents(
         )
         for d in rows
     ]
-    audit(ctx, "dissent.list", "dissent", None, {"count": len(items)})
+    audit_list(
+        ctx,
+        "dissent",
+        [d.id for d in items],
+        {"status": status, "conference_id": conference_id, "overdue": overdue},
+    )
     return items, next_cursor

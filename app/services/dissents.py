@@ -20,17 +20,19 @@ from app.models.dissent import (
     Deadline,
     Dissent,
     DissentCreate,
-    DissentFormIn,
-    ReferralIn,
     ResolutionIn,
     WithdrawalIn,
+)
+from app.models.written_step import (
+    DissentFormIn,
+    ReferralIn,
     WrittenSubmissionIn,
 )
 from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
 from app.rules.dissent import Action, RaiseFacts
-from app.services import conferences
+from app.services import conferences, documents
 from app.services.deadlines import cancel_open_deadlines, meet_deadline, start_deadline
 from app.services.decisions import current_decisions
 from app.services.journal import record_change
@@ -197,6 +199,7 @@ async def withdraw_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: WithdrawalI
     dissent.withdrawn_at = ctx.now
     await move(ctx, dissent, Action.withdraw, "dissent.withdrawn")
     await cancel_open_deadlines(ctx, dissent.id)
+    await documents.refresh_minutes(ctx, dissent, conference=conference)
     return dissent
 
 
@@ -272,6 +275,7 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
     await meet_deadline(ctx, dissent.id, DeadlineKind.written_submission)
     await move(ctx, dissent, Action.submit, "dissent.submitted", {"form": data.form})
     await _start_review_deadlines(ctx, dissent, conference, anchor="received")
+    await documents.issue_for_step(ctx, "written_submission", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent
 
@@ -286,6 +290,7 @@ async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) ->
     await move(ctx, dissent, Action.refer, "dissent.referred")
     await meet_deadline(ctx, dissent.id, DeadlineKind.referral)
     await _start_review_deadlines(ctx, dissent, conference, anchor="received")
+    await documents.issue_for_step(ctx, "referral", conference=conference, dissent=dissent)
     await ctx.session.flush()
     return dissent
 
@@ -296,6 +301,7 @@ async def refer_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReferralIn) ->
 async def _lapse(ctx: Ctx, dissent: Dissent) -> None:
     dissent.lapsed_at = ctx.now
     await move(ctx, dissent, Action.lapse, "dissent.lapsed")
+    await documents.refresh_minutes(ctx, dissent)
 
 
 async def lapse_if_due(ctx: Ctx, dissent: Dissent) -> bool:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.context import Ctx
 from app.models.base import table_of
 from app.models.platform import Event
+from app.services.journal import audit_list
 
 
 class EventSubject(BaseModel):
@@ -61,4 +62,7 @@ async def list_events(ctx: Ctx, *, after: int, limit: int) -> list[EventPublic]:
         .order_by(_EVENTS.c.seq)
         .limit(limit)
     )
-    return [event_public(ctx.authority.code, row) for row in rows]
+    items = [event_public(ctx.authority.code, row) for row in rows]
+    if items:  # a poll that finds nothing new discloses nothing (and pollers poll all day)
+        audit_list(ctx, "event", [e.seq for e in items], {"after": after})
+    return items

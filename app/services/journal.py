@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,3 +150,29 @@ async def record_change(
     audit(ctx, event_type, entity_kind, entity_id, audit_detail if audit_detail is not None else data)
     await emit(ctx, event_type, entity_kind, entity_id, data)
     await ctx.session.flush()
+
+
+def audit_list(
+    ctx: Ctx,
+    entity_kind: str,
+    ids: Sequence[object],
+    filters: Mapping[str, object] | None = None,
+    *,
+    action: str | None = None,
+) -> None:
+    """Record a list read: which records it disclosed (their ids, or seqs) and the filter
+    that found them, so a search like `?external_ref=` can be traced to what it showed."""
+    detail = {
+        "count": len(ids),
+        "ids": [i if isinstance(i, int) else str(i) for i in ids],
+        "filter": {k: _plain(v) for k, v in (filters or {}).items() if v is not None},
+    }
+    audit(ctx, action or f"{entity_kind}.list", entity_kind, None, detail)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, bool | int | str):
+        return value.value if isinstance(value, StrEnum) else value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

@@ -11,6 +11,7 @@ from app.errors import Conflict
 from app.models.conference import Conference
 from app.rules import conference as rules
 from app.rules import deadline as deadline_rules
+from app.services import documents
 from app.services.conferences import child_ids_of, load_for_chair, touch
 from app.services.decisions import current_decisions, record_meeting_decisions
 from app.services.dissents import close_meeting_dissents, has_unresolved_dissent
@@ -70,5 +71,6 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     )
     await close_meeting_dissents(ctx, conference)
     await record_meeting_decisions(ctx, conference)
+    await documents.issue_for_step(ctx, "meeting_end", conference=conference)
     await ctx.session.flush()
     return conference

@@ -12,8 +12,10 @@ from app.context import Ctx
 from app.models.child import Child
 from app.models.conference import Conference
 from app.models.dissent import (
-    ChildDraft,
     Dissent,
+)
+from app.models.written_step import (
+    ChildDraft,
     DissentFormDraft,
     DissentFormIn,
     DissentLetterDraft,

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import worker
+from app.config import Settings
 from app.db import sync_url
 from app.models.platform import AuditChainHead, AuditEntry, Event
 from app.services.audit import seal_with
@@ -28,6 +29,7 @@ from tests.support import Api, Caller, create_authority, create_child, expect, m
 ENGLAND = "england-cp-conference"
 GENESIS = "0" * 64
 SQLITE_TRIGGER_NAMES = ("audit_entry_no_update", "audit_entry_no_delete")
+KEYS = Settings(environment="test").audit_keys  # what the test app seals with
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -41,7 +43,7 @@ def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
 def chain(db: sa.Connection, key: str) -> list[Any]:
     """The authority's chain, after sealing what the requests so far have written."""
     db.rollback()
-    seal_with(db, key)
+    seal_with(db, key, keys=KEYS)
     db.commit()
     t = AuditEntry.__table__
     return fetch(db, sa.select(t).where(t.c.chain_key == key).order_by(t.c.seq))
@@ -134,7 +136,7 @@ def triggers_off(db: sa.Connection, backend: str) -> Iterator[None]:
 
 def tamper(db: sa.Connection, backend: str, sql: str, **params: Any) -> None:
     db.rollback()
-    seal_with(db)  # tampering targets entries already on the chain
+    seal_with(db, keys=KEYS)  # tampering targets entries already on the chain
     db.commit()
     with triggers_off(db, backend):
         result = db.execute(sa.text(sql), params)
@@ -145,7 +147,19 @@ def verify(api: Api, authority: str) -> dict[str, Any]:
     return expect(admin_of(api, authority).get("/v1/audit/verify"), 200)
 
 
-def all_audit(caller: Caller, query: str = "") -> list[dict[str, Any]]:
+def intact(length: int, *, checked: int | None = None, verified_from: int = 0) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "checked": length - verified_from if checked is None else checked,
+        "chain_length": length,
+        "verified_from": verified_from,
+        "first_broken": None,
+    }
+
+
+def all_audit(caller: Caller, query: str = "", *, reads: bool = False) -> list[dict[str, Any]]:
+    """Every entry the filter finds, newest first; without the log's own `audit.list` reads
+    (each page read adds one) unless `reads`."""
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -154,7 +168,7 @@ def all_audit(caller: Caller, query: str = "") -> list[dict[str, Any]]:
         items.extend(page["items"])
         cursor = page["next_cursor"]
         if not cursor:
-            return items
+            return [i for i in items if reads or i["action"] != "audit.list"]
 
 
 # ---- the chain -----------------------------------------------------------------------------------
@@ -202,7 +216,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(api, db):
     for row in rows:
         assert (row.prev_hash, row.hash) == (prev, recomputed_hash(prev, row))
         prev = row.hash
-    assert verify(api, authority) == {"ok": True, "checked": 21, "chain_length": 21, "first_broken": None}
+    assert verify(api, authority) == intact(21)
     seqs = [e.seq for e in fetch(db, sa.select(Event.__table__).order_by(Event.__table__.c.seq))]
     assert seqs == list(range(1, 22))  # the event feed stays gap-free too
 
@@ -330,7 +344,7 @@ def test_audit_log_pages_newest_first(api, db):
         pages += 1
     assert seen == [r.seq for r in reversed(rows)]
     assert pages == 3  # 9 entries in pages of 4
-    newest = expect(admin.get("/v1/audit?limit=1"), 200)["items"][0]
+    newest = all_audit(admin)[0]
     top = rows[-1]
     assert newest == {
         "seq": top.seq,
@@ -408,7 +422,9 @@ def test_audit_log_shows_only_the_callers_authority(api, db):
     mine, my_children = busy_authority(api, children=1)
     theirs, their_children = busy_authority(api, children=1)
     listed = all_audit(admin_of(api, mine))
-    assert [i["seq"] for i in listed] == [r.seq for r in reversed(chain(db, mine))]
+    assert [i["seq"] for i in listed] == [
+        r.seq for r in reversed(chain(db, mine)) if r.action != "audit.list"
+    ]
     assert my_children[0] in {i["entity_id"] for i in listed}
     assert their_children[0] not in {i["entity_id"] for i in listed}
     assert all_audit(admin_of(api, mine), f"&entity_id={their_children[0]}") == []
@@ -421,12 +437,7 @@ def test_audit_log_shows_only_the_callers_authority(api, db):
 def test_verify_reports_an_intact_chain(api, db):
     authority, _ = busy_authority(api)
     length = len(chain(db, authority))
-    assert verify(api, authority) == {
-        "ok": True,
-        "checked": length,
-        "chain_length": length,
-        "first_broken": None,
-    }
+    assert verify(api, authority) == intact(length)
     # Verifying is not a write: it adds nothing to the chain.
     assert len(chain(db, authority)) == length
 
@@ -463,8 +474,10 @@ def test_verify_finds_an_entry_rewritten_with_a_fresh_hash(api, db, backend):
     )
     result = verify(api, authority)
     assert result["ok"] is False
-    assert result["first_broken"]["seq"] == target.seq + 1  # the next entry no longer links to it
-    assert result["checked"] == target.seq
+    # The fresh hash links on, but the entry's seal (MAC) was made over the old one.
+    assert result["first_broken"]["seq"] == target.seq
+    assert "MAC" in result["first_broken"]["reason"]
+    assert result["checked"] == target.seq - 1
 
 
 def test_verify_finds_a_deleted_entry(api, db, backend):
@@ -516,7 +529,7 @@ def test_a_request_writes_its_entry_unsealed_and_readers_see_it_sealed(api, db):
     # The audit endpoints seal before they read: the log is complete and the chain verifies.
     listed = all_audit(admin_of(api, authority))
     assert sorted(i["seq"] for i in listed) == [1, 2, 3]
-    assert verify(api, authority) == {"ok": True, "checked": 3, "chain_length": 3, "first_broken": None}
+    assert verify(api, authority) == intact(4)  # and the listing's own read, sealed
 
 
 def test_the_worker_seals_every_chain(api, db, settings):
@@ -532,10 +545,11 @@ def test_the_worker_seals_every_chain(api, db, settings):
 def test_the_database_allows_one_seal_with_the_content_unchanged(db, api, backend):
     authority, _ = busy_authority(api, children=1)
     entry = unsealed(db, authority)[0]
-    seal = "UPDATE audit_entry SET seq = 99, prev_hash = :h, hash = :h"
+    seal = "UPDATE audit_entry SET seq = 99, prev_hash = :h, hash = :h, mac = :h, key_id = 'k'"
     refused = [
         f"{seal}, actor_sub = 'mallory' WHERE id = :id",  # sealing may not change the content
-        "UPDATE audit_entry SET seq = 99 WHERE id = :id",  # a seal sets all three
+        "UPDATE audit_entry SET seq = 99 WHERE id = :id",  # a seal sets all five
+        "UPDATE audit_entry SET seq = 99, prev_hash = :h, hash = :h WHERE id = :id",  # with its MAC
         "DELETE FROM audit_entry WHERE id = :id",
     ]
     for sql in refused:
@@ -560,7 +574,7 @@ def test_sealers_running_at_once_build_one_unbroken_chain(api, db, database_url)
     def sealer() -> None:
         with engine.connect() as conn:
             barrier.wait()
-            counts.append(seal_with(conn, authority))
+            counts.append(seal_with(conn, authority, keys=KEYS))
             conn.commit()
 
     threads = [threading.Thread(target=sealer) for _ in range(4)]

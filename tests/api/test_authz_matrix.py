@@ -128,6 +128,11 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/appeals/{appeal_id}/response"): Rule(CHAIR, ITEM),
     ("POST", "/v1/complaints"): Rule(READERS, COLLECTION),
     ("GET", "/v1/complaints"): Rule(ADMIN, COLLECTION),
+    # issued documents: whoever may read the subject, plus its recipients; never reporting
+    ("GET", "/v1/dissents/{dissent_id}/documents"): Rule(READERS, ITEM),
+    ("GET", "/v1/appeals/{appeal_id}/documents"): Rule(READERS, ITEM),
+    ("GET", "/v1/conferences/{conference_id}/documents"): Rule(READERS, ITEM),
+    ("GET", "/v1/documents/{document_id}"): Rule(READERS, ITEM),
     # calendar: any token, but only for the caller's own authority (system_admin: any)
     ("GET", "/v1/calendar/deadline"): Rule(ANY, AUTHORITY),
     # integration (SPEC §7, §8)
@@ -140,6 +145,7 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Rule(ADMIN, ITEM),
     ("GET", "/v1/audit"): Rule(ADMIN, COLLECTION),
     ("GET", "/v1/audit/verify"): Rule(ADMIN, COLLECTION),
+    ("GET", "/v1/audit/checkpoint"): Rule(ADMIN, COLLECTION),
     # reports (SPEC §10): aggregates only
     ("GET", "/v1/reports/summary"): Rule(REPORTS, COLLECTION),
     ("GET", "/v1/reports/timeliness"): Rule(REPORTS, COLLECTION),
@@ -370,6 +376,16 @@ def _dissent_body(world: World, role: str) -> dict[str, Any]:
     return {**body, "attendee_person_id": "prof-2"} if role == "chair" else body
 
 
+def _document_id(world: World) -> str:
+    """The referral issued in the full world (kept in `ids`, so another authority's probe
+    names a missing document in its place)."""
+    if "document_id" not in world.ids:
+        assert world.meeting is not None
+        page = expect(world.meeting.reviewer.get(f"/v1/dissents/{world.ids['dissent_id']}/documents"), 200)
+        world.ids["document_id"] = str(page["items"][0]["id"])
+    return world.ids["document_id"]
+
+
 # How to put each route in a state where an allowed caller succeeds. Routes not listed run
 # against the "full" world with no body.
 SCENARIOS: dict[tuple[str, str], Scenario] = {
@@ -447,6 +463,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         body=lambda w, r: {"outcome": "decision_confirmed", "response_text": "We looked again."}
     ),
     ("POST", "/v1/complaints"): Scenario(body=lambda w, r: complaint_body(w)),
+    ("GET", "/v1/documents/{document_id}"): Scenario(path={"document_id": _document_id}),
     ("GET", "/v1/calendar/deadline"): Scenario(
         "bare", params=lambda w: {"authority": w.authority, "from": DAY, "working_days": 5}
     ),

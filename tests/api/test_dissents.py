@@ -1181,10 +1181,53 @@ def test_written_note_goes_on_each_childs_record_and_to_everyone_involved(api, d
     assert all(n.source_id == uuid.UUID(d["id"]) for n in notes)
     assert all(n.conference_id == uuid.UUID(m.conference_id) for n in notes)
     shared = events(db, m.authority, "review_note.shared")
-    recipients = sorted(e.data["recipient_person_id"] for e in shared)
-    # Everyone who attended (not prof-absent) and the chair, once each.
-    assert recipients == ["chair-1", "parent-1", "prof-1", "prof-2"]
+    # Exactly the recipients England's procedure names for the outcome (issue 13): the
+    # dissenter and their agency, the professionals who attended (not prof-absent), the
+    # family, the chair, the Quality, Learning and Practice group and the child's record.
+    by_kind = sorted((e.data["recipient_kind"], e.data["recipient_person_id"] or "") for e in shared)
+    assert by_kind == [
+        ("attending_professionals", "prof-1"),
+        ("attending_professionals", "prof-2"),
+        ("chair", "chair-1"),
+        ("child_record", ""),
+        ("dissenter", "prof-1"),
+        ("dissenter_agency", ""),
+        ("family", "parent-1"),
+        ("review_group", ""),
+    ]
     assert all(e.subject_id == d["id"] for e in shared)
+    assert {tuple(e.data["recipient_kinds"]) for e in shared} == {
+        (
+            "attending_professionals",
+            "chair",
+            "child_record",
+            "dissenter",
+            "dissenter_agency",
+            "family",
+            "review_group",
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("profile", "kinds"),
+    [
+        (CARM, {"attending_professionals", "chair", "child_record", "dissenter", "dissenter_agency"}),
+        (REGISTRATION, {"dissenter", "dissenter_agency"}),
+    ],
+)
+def test_written_note_goes_to_exactly_the_procedures_recipients(api, db, profile, kinds):
+    """Registration: the senior manager responds "to the dissenting person and agency" only;
+    CARM: everyone involved and the child's record, the family told by the named person."""
+    m, d = unresolved(api, profile)
+    ready_for_decision(m, d["id"])
+    decide(m, d["id"])
+    shared = events(db, m.authority, "review_note.shared")
+    assert {e.data["recipient_kind"] for e in shared} == kinds
+    people = {e.data["recipient_person_id"] for e in shared} - {None}
+    assert "parent-1" not in people  # never the family unless the procedure says so
+    if profile == REGISTRATION:
+        assert people == {"prof-1"}
 
 
 def test_decision_twice_is_an_invalid_transition(api, db):

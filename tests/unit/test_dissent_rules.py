@@ -191,6 +191,7 @@ def fourth_profile(base: str = ENGLAND, **changes: object) -> Profile:
         update={
             "status": "awaiting_referral",
             "actor": "chair",
+            "document": "referral",
             "lapses_when_missed": False,
             "requires_line_manager_discussion": False,
             "deadline": DeadlineRule(
@@ -205,7 +206,13 @@ def fourth_profile(base: str = ENGLAND, **changes: object) -> Profile:
         update={"meeting_required": False, "meeting_deadline": None, **changes}
     )
     dissent = shipped.dissent.model_copy(update={"written_step": step, "review": review})
-    copied = shipped.model_copy(update={"code": "wales-test-procedure", "dissent": dissent})
+    # A chair's written step issues a referral: this procedure borrows the registration one's.
+    kinds = {k: v for k, v in shipped.documents.kinds.items() if k not in ("dissent_form", "dissent_letter")}
+    kinds["referral"] = profile(REGISTRATION).documents.kinds["referral"]
+    documents = shipped.documents.model_copy(update={"kinds": kinds})
+    copied = shipped.model_copy(
+        update={"code": "wales-test-procedure", "dissent": dissent, "documents": documents}
+    )
     return Profile.model_validate(copied.model_dump())
 
 

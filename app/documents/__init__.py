@@ -1,0 +1,1 @@
+"""Issued documents: rendering (`render`), issuing and reading them (`app/services/documents.py`)."""
