@@ -8,8 +8,11 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 # Runtime stage: no compilers, a non-root user, migrations then the API.
 FROM python:3.11-slim
+# Production unless the operator says otherwise: the development JWT secret and the test
+# clock are refused there (dev.py sets ENVIRONMENT=development for local runs).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    ENVIRONMENT=production \
     DATABASE_URL=sqlite:////srv/data/dissent.db \
     MIGRATIONS_DIR=/srv/migrations
 # WeasyPrint (issued documents as PDF) needs Pango and its font stack; the fonts themselves

@@ -65,6 +65,8 @@ def _stop(process: subprocess.Popen[bytes], name: str, *, interrupted: bool) -> 
 
 def serve(extra: list[str]) -> int:
     env = dict(os.environ)
+    # The service's container image runs as production; this local run is development.
+    env.setdefault("ENVIRONMENT", "development")
     if not env.get("AUTH_JWT_SECRET") and not env.get("AUTH_JWT_PUBLIC_KEYS_FILE"):
         env["AUTH_JWT_SECRET"] = DEV_SECRET
         print("AUTH_JWT_SECRET not set: using the development secret (never in production)")

@@ -29,10 +29,21 @@ class Settings(BaseSettings):
     auth_jwt_public_keys_file: Path | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
+    # The longest a token may live: exp - iat (exp - now for a token without iat).
+    auth_max_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+
+    # In-process rate limits (requests a minute; 0 turns one off): tokens that fail to verify,
+    # per client address; reports and audit reads, per caller and per address.
+    rate_limit_auth_failures_per_minute: int = Field(default=30, ge=0)
+    rate_limit_costly_per_minute_per_caller: int = Field(default=30, ge=0)
+    rate_limit_costly_per_minute_per_address: int = Field(default=120, ge=0)
 
     test_clock_enabled: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 64 * 1024
+    # The request line and headers together; the server refuses more (`dissent serve` runs
+    # uvicorn's h11 parser with this limit) and the app answers 431 to anything over it.
+    max_header_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
     # How long a process reuses an authority's settings row before reading it again. A
     # change made through this process applies at once; other processes see it within this.
     authority_cache_seconds: float = Field(default=2.0, ge=0, le=60)

@@ -136,7 +136,9 @@ class Database:
         if not self.is_sqlite:
             # A pool as large as the concurrency we allow, no overflow churn (PERF-NOTES).
             kwargs.update(pool_size=settings.database_pool_size, max_overflow=0, pool_timeout=30)
-        self.engine: AsyncEngine = create_async_engine(async_url(self.url), **kwargs)
+        # Statement parameters never appear in an error's text (which may reach a log): they
+        # are what callers sent.
+        self.engine: AsyncEngine = create_async_engine(async_url(self.url), hide_parameters=True, **kwargs)
         if self.is_sqlite:
             configure_sqlite(self.engine.sync_engine)
         self.sessionmaker = async_sessionmaker(

@@ -16,6 +16,7 @@ from app.context import AuthorityCache, Ctx, load_authority
 from app.db import Database
 from app.errors import Forbidden, Unauthorized
 from app.principal import Principal
+from app.ratelimit import check_auth_allowed, check_costly, record_auth_failure
 from app.security import AuthError, TokenVerifier
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT issued by the authority's identity provider")
@@ -54,9 +55,11 @@ async def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
     verifier: TokenVerifier = request.app.state.verifier
+    check_auth_allowed(request)
     try:
         principal = verifier.verify(credentials.credentials)
     except AuthError as exc:
+        record_auth_failure(request)
         raise Unauthorized(str(exc)) from exc
     request.state.principal = principal
     return principal
@@ -65,13 +68,23 @@ async def get_principal(
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
 
+async def limit_costly(request: Request, principal: CurrentUser) -> None:
+    """Reports and the audit log are rate-limited per caller and per address (app/ratelimit.py)."""
+    check_costly(request, principal)
+
+
 def require_roles(*roles: str) -> Any:
     """A dependency that lets the caller through if they hold any of `roles` (used as a
     parameter default, hence `Any`, like FastAPI's own `Depends`)."""
 
-    async def _check(principal: CurrentUser) -> Principal:
+    async def _check(request: Request, principal: CurrentUser) -> Principal:
         if not principal.has_any(*roles):
             raise Forbidden(f"this needs one of the roles: {', '.join(roles)}")
+        # Only now may an Idempotency-Key replay the first answer (app/idempotency.py).
+        claim = getattr(request.state, "idempotency_claim", None)
+        if claim is not None:
+            request.state.idempotency_claim = None
+            await claim()
         return principal
 
     return Depends(_check)

@@ -1,6 +1,7 @@
 """`Idempotency-Key` on POST: the same key and body within 24 hours replays the first
 response; another body → 422 `idempotency_key_reused`; a duplicate arriving while the first
-is still in flight → 409 `idempotency_key_in_progress`.
+is still in flight → 409 `idempotency_key_in_progress`. Nothing is looked up until the
+route's role check has passed, so a replay answers only a caller the route would serve.
 
 The record is inserted in the request's own transaction and completed by the middleware just
 before commit, so a key is remembered exactly when its change is."""
@@ -8,7 +9,7 @@ before commit, so a key is remembered exactly when its change is."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -44,6 +45,9 @@ def replay_response(record: IdempotencyRecord) -> Response:
 
 
 async def idempotency(request: Request, session: SessionDep, principal: CurrentUser, now: Now) -> None:
+    """Check the key and fingerprint the request; the lookup itself (a replay, a reuse, or the
+    new record) waits until the route's role check has passed (`deps.require_roles` calls
+    `claim_key`), so a replay never answers a caller the route would refuse."""
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or key is None:
         return
@@ -54,6 +58,16 @@ async def idempotency(request: Request, session: SessionDep, principal: CurrentU
         b"\n".join([request.method.encode(), request.url.path.encode(), body])
     ).hexdigest()
     scope = f"{principal.authority or '-'}/{principal.sub}"
+
+    async def claim() -> None:
+        await _claim(request, session, scope=scope, key=key, digest=digest, now=now)
+
+    request.state.idempotency_claim = claim
+
+
+async def _claim(
+    request: Request, session: AsyncSession, *, scope: str, key: str, digest: str, now: datetime
+) -> None:
     existing = (
         await session.exec(
             select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)

@@ -14,14 +14,17 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app.config import Settings, get_settings
+from app.content_type import require_json_body
 from app.context import AuthorityCache
 from app.db import Database
+from app.deps import limit_costly
 from app.documents import render
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.problems import install_error_handlers
 from app.profiles import all_profiles
+from app.ratelimit import RateLimits
 from app.routers import (
     appeals,
     audit,
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = TokenVerifier.from_settings(settings)
     app.state.authorities = AuthorityCache(settings.authority_cache_seconds)
+    app.state.rate_limits = RateLimits(settings)
     install_error_handlers(app)
 
     async def _replay(_request: Request, exc: Exception) -> Response:
@@ -104,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return replay_response(exc.record)
 
     app.add_exception_handler(IdempotentReplay, _replay)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -116,7 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
-    guarded = [Depends(idempotency)]
+    guarded = [Depends(require_json_body), Depends(idempotency)]
+    for router in (reports.router, audit.router):  # the costly reads
+        app.include_router(router, dependencies=[*guarded, Depends(limit_costly)])
     for router in (
         authorities.router,
         profiles.router,
@@ -129,8 +139,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar.router,
         integration.events_router,
         integration.webhooks_router,
-        audit.router,
-        reports.router,
         test_clock.router,
     ):
         app.include_router(router, dependencies=guarded)

@@ -9,19 +9,24 @@ import logging
 import re
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, problem_type
 from app.idempotency import forget, store_response
 from app.observability import LATENCY, REQUESTS, request_id_var
+from app.problems import DATA_ERROR_DETAIL
 
 log = logging.getLogger("app.access")
+error_log = logging.getLogger("app.errors")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
-def _problem(status: int, code: str, title: str, detail: str, request_id: str) -> list[Message]:
+def _problem(status: int, code: str, detail: str, request_id: str) -> list[Message]:
+    title = "Content Too Large" if status == 413 else HTTPStatus(status).phrase  # RFC 9110's name
     body = json.dumps(
         {"type": problem_type(code), "title": title, "status": status, "detail": detail, "code": code}
     ).encode()
@@ -36,10 +41,16 @@ def _problem(status: int, code: str, title: str, detail: str, request_id: str) -
     ]
 
 
+def _head_size(scope: Scope) -> int:
+    line = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = 16 * 1024) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,11 +65,17 @@ class RequestMiddleware:
         state["request_id"] = request_id
         status = 500
         try:
+            if _head_size(scope) > self.max_header_bytes:  # what the server let through in one read
+                status = 431
+                detail = f"the request line and headers are larger than {self.max_header_bytes} bytes"
+                for message in _problem(431, "request_header_fields_too_large", detail, request_id):
+                    await send(message)
+                return
             body = await self._read_body(headers, receive)
             if body is None:
                 status = 413
                 detail = f"the request body is larger than {self.max_body_bytes} bytes"
-                for message in _problem(413, "payload_too_large", "Content Too Large", detail, request_id):
+                for message in _problem(413, "payload_too_large", detail, request_id):
                     await send(message)
                 return
             status = await self._run(scope, body, receive, send, state, request_id)
@@ -129,7 +146,14 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, replay_receive, buffer_send)
-        except BaseException:
+        except Exception as exc:
+            # Answered here, inside the request's edges, so the 500 carries the request id and
+            # is logged once, with it; nothing propagates for the server to log again.
+            await _finish(state, commit=False)
+            error_log.error("unhandled error", exc_info=exc)
+            detail = "an unexpected error occurred; it has been logged"
+            buffered = _problem(500, "internal_error", detail, request_id)
+        except BaseException:  # cancellation: roll back and let it through
             await _finish(state, commit=False)
             raise
         start = next((m for m in buffered if m["type"] == "http.response.start"), None)
@@ -137,16 +161,13 @@ class RequestMiddleware:
         try:
             keep = 200 <= status < 400 or bool(state.pop("keep_changes", False))
             await _finish(state, commit=keep, status=status, messages=buffered)
+        except DataError:
+            error_log.warning("the database refused a value at commit", exc_info=True)
+            buffered, status = _problem(422, "validation_error", DATA_ERROR_DETAIL, request_id), 422
         except Exception:
-            log.exception("commit failed")
-            buffered = _problem(
-                409,
-                "conflict",
-                "Conflict",
-                "the change could not be saved because of a concurrent change; try again",
-                request_id,
-            )
-            status = 409
+            error_log.exception("commit failed")
+            detail = "the change could not be saved because of a concurrent change; try again"
+            buffered, status = _problem(409, "conflict", detail, request_id), 409
         for message in buffered:
             await send(message)
         return status

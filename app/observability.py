@@ -1,10 +1,16 @@
-"""JSON logs carrying the request id, and Prometheus metrics."""
+"""JSON logs carrying the request id, and Prometheus metrics.
+
+No log line carries what a caller sent: the access log names the route template, never the
+URL; and an exception is logged as its types and stack frames only, because the messages of
+database and validation errors quote the values (a child's name in a unique-key violation's
+DETAIL, a statement's parameters, a model's input)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -42,9 +48,24 @@ class JsonFormatter(logging.Formatter):
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             entry.update(extra)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = redacted_traceback(record.exc_info[1])
         return json.dumps(entry, default=str)
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The exception chain as types and frames (file, line, function, source line), without
+    the messages, which may quote request values."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__)
+        lines.append(f"{type(current).__module__}.{type(current).__qualname__} (message withheld)")
+        lines += [f'  File "{f.filename}", line {f.lineno}, in {f.name}: {f.line or ""}' for f in frames]
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\n".join(lines)
 
 
 def configure_logging(level: str) -> None:

@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.errors import PROBLEM_MEDIA_TYPE, DomainError, problem_type
+from app.text import CONTROL_CHARACTERS_MESSAGE, NO_CONTROL_CHARACTERS
 
 log = logging.getLogger("app.errors")
 
@@ -54,10 +55,16 @@ _HTTP_CODES = {
 }
 
 
+def _message(err: dict[str, Any]) -> str:
+    if (err.get("ctx") or {}).get("pattern") == NO_CONTROL_CHARACTERS:
+        return CONTROL_CHARACTERS_MESSAGE  # not the pattern's regular expression
+    return str(err.get("msg", ""))
+
+
 def _clean_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Never echo the submitted value back: it may hold a child's name.
     return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": _message(err), "type": err.get("type", "")}
         for err in exc.errors()
     ]
 
@@ -132,8 +139,24 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unhandled(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+DATA_ERROR_DETAIL = (
+    "a value in the request cannot be stored or compared by the database "
+    "(for example a control character, or a number or date out of range)"
+)
+
+
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refused (PostgreSQL's class 22, `DataError`): the request's fault,
+    not the service's. Input validation should have caught it first; log that it did not
+    (the statement's parameters are hidden: `hide_parameters` on the engines)."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    log.warning("the database refused a value (sqlstate %s)", sqlstate)
+    return problem_response(422, "validation_error", DATA_ERROR_DETAIL)
+
+
+async def _unhandled(_request: Request, _exc: Exception) -> JSONResponse:
+    # RequestMiddleware answers (and logs, once, with the request id) every exception raised
+    # by the app; this answers only for one raised outside it, which the server logs itself.
     return problem_response(500, "internal_error", "an unexpected error occurred; it has been logged")
 
 
@@ -142,6 +165,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(StaleDataError, _stale_data)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(SATimeoutError, _database_error)  # no free pooled connection

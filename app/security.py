@@ -23,7 +23,8 @@ expected), so every decision that matters is taken here, explicitly:
   unhandled exception.
 * **Registered claims** are checked here, after jose has verified the signature, against
   a clock that tests can control (``verify(..., now=...)``): ``exp`` is required and
-  enforced; ``nbf`` and ``iat`` are enforced when present. A fixed clock-skew allowance of
+  enforced; ``nbf`` and ``iat`` are enforced when present, and a token may live at most
+  ``max_lifetime`` (``exp - iat``, or ``exp - now`` when it has no ``iat``). A fixed clock-skew allowance of
   ``CLOCK_SKEW_LEEWAY`` (30 seconds) applies to all three, and no more. ``iss`` and ``aud``
   are required and must match when an issuer / audience is configured; when not configured
   they are ignored (jose's own audience check is switched off via ``options`` so that a
@@ -88,6 +89,10 @@ ASYMMETRIC_ALGORITHMS: Final[tuple[str, ...]] = ("RS256", "ES256")
 
 #: Clock-skew allowance applied to ``exp``, ``nbf`` and ``iat`` (and nothing else).
 CLOCK_SKEW_LEEWAY: Final[timedelta] = timedelta(seconds=30)
+#: The longest a token may live (``exp - iat``, or ``exp - now`` without ``iat``) by default;
+#: ``AUTH_MAX_TOKEN_LIFETIME_SECONDS`` sets it. NumericDates past the year 9999 are refused
+#: outright (``app.token_claims.numeric_date``).
+DEFAULT_MAX_LIFETIME: Final[timedelta] = timedelta(hours=24)
 VERIFIED_CACHE_SIZE: Final[int] = 10_000  # distinct live tokens remembered per process
 
 
@@ -115,7 +120,15 @@ class TokenVerifier:
     Instances are immutable after construction and safe to share between threads.
     """
 
-    __slots__ = ("_algorithms", "_audience", "_issuer", "_keys", "_secret_key", "_verified")
+    __slots__ = (
+        "_algorithms",
+        "_audience",
+        "_issuer",
+        "_keys",
+        "_max_lifetime",
+        "_secret_key",
+        "_verified",
+    )
 
     def __init__(
         self,
@@ -124,6 +137,7 @@ class TokenVerifier:
         jwks: dict[str, Any] | None = None,
         issuer: str | None = None,
         audience: str | None = None,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
         if secret is not None and jwks is not None:
             raise ValueError(
@@ -136,6 +150,9 @@ class TokenVerifier:
         # A blank issuer/audience (e.g. an empty environment variable) means "not configured".
         self._issuer: str | None = issuer or None
         self._audience: str | None = audience or None
+        if max_lifetime <= timedelta(0):
+            raise ValueError("the maximum token lifetime must be positive")
+        self._max_lifetime = max_lifetime.total_seconds()
         self._secret_key: Key | None = None
         self._keys: dict[str, _VerificationKey] = {}
         self._algorithms: tuple[str, ...] = ()
@@ -183,6 +200,7 @@ class TokenVerifier:
                 jwks=jwks,
                 issuer=settings.auth_issuer,
                 audience=settings.auth_audience,
+                max_lifetime=timedelta(seconds=settings.auth_max_token_lifetime_seconds),
             )
         except ValueError as exc:
             if path is not None:
@@ -265,6 +283,11 @@ class TokenVerifier:
             raise AuthError("token algorithm does not match key")
         return entry.key
 
+    def _check_lifetime(self, exp: float, iat: float | None, now: float) -> None:
+        # Without iat the lifetime left is measured from now: still bounded by the cap.
+        if exp - (iat if iat is not None else now) > self._max_lifetime + CLOCK_SKEW_LEEWAY.total_seconds():
+            raise AuthError("token lifetime too long")
+
     def _check_registered_claims(self, claims: Mapping[str, Any], now: float) -> None:
         leeway = CLOCK_SKEW_LEEWAY.total_seconds()
 
@@ -279,6 +302,7 @@ class TokenVerifier:
         iat = numeric_date(claims, "iat")
         if iat is not None and iat > now + leeway:
             raise AuthError("token issued in the future")
+        self._check_lifetime(exp, iat, now)
 
         if self._issuer is not None:
             if claims.get("iss") is None:

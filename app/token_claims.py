@@ -18,6 +18,8 @@ MAX_TOKEN_LENGTH: Final[int] = 8192
 #: Upper bound on the length of string claims copied into a ``Principal``.
 MAX_CLAIM_LENGTH: Final[int] = 256
 _SYSTEM_ADMIN: Final[str] = "system_admin"
+#: NumericDates past 9999-12-31T23:59:59Z (or before the epoch) are refused outright.
+_MAX_NUMERIC_DATE: Final[int] = 253_402_300_799
 _B64URL_ALPHABET: Final[frozenset[str]] = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 )
@@ -92,6 +94,8 @@ def numeric_date(claims: Mapping[str, Any], claim: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise AuthError(f"token claim invalid: {claim}")
     if isinstance(value, float) and not math.isfinite(value):
+        raise AuthError(f"token claim invalid: {claim}")
+    if not 0 <= value <= _MAX_NUMERIC_DATE:  # compared as given: float() of a huge int overflows
         raise AuthError(f"token claim invalid: {claim}")
     return float(value)
 

@@ -42,7 +42,7 @@ from app.rules.webhooks import backoff_seconds, signature_header
 from app.services import audit, audit_verify, dissents, document_renditions
 from app.services.events import event_public
 from app.services.journal import emit
-from app.services.webhooks import validate_url
+from app.services.webhook_target import pin
 
 log = logging.getLogger("app.worker")
 SWEEP_BATCH = 500
@@ -224,7 +224,8 @@ async def _attempt(
     service_now: datetime,
 ) -> tuple[bool, int | None, str | None]:
     try:
-        await validate_url(sub.url, settings)  # again at delivery: DNS may have changed
+        # Checked again at delivery (DNS may have changed), and sent to the address checked.
+        target = await pin(sub.url, settings)
     except DomainError as exc:
         return False, None, exc.detail
     secrets = [sub.secret]
@@ -240,9 +241,12 @@ async def _attempt(
         "Webhook-Id": str(event.id),
         "Webhook-Timestamp": str(now_ts),
         "Webhook-Signature": signature_header(secrets, now_ts, body),
+        **target.headers,
     }
     try:
-        response = await client.post(sub.url, content=body, headers=headers, follow_redirects=False)
+        response = await client.post(
+            target.url, content=body, headers=headers, follow_redirects=False, extensions=target.extensions
+        )
     except httpx.HTTPError as exc:
         return False, None, f"{type(exc).__name__}: {exc}"[:500]
     ok = 200 <= response.status_code < 300

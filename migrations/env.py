@@ -27,7 +27,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = _url()
     ensure_sqlite_directory(url)
-    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool, hide_parameters=True)
     if is_sqlite_url(url):
         configure_sqlite(engine)
     with engine.connect() as connection:

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, in_list, utc, version_column
 from app.models.dissent import DeadlinePublic, NextDeadline, ReconveneIn
+from app.text import SafeText
 from app.vocab import AppealOutcomeCode, AppealStatus, ComplaintAbout, Relationship
 
 _version = version_column()
@@ -90,19 +91,19 @@ class _In(BaseModel):
 
 
 class Appellant(_In):
-    name: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
     relationship: Relationship
 
 
 class LeadSocialWorker(_In):
-    name: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
 
 
 class AppealCreate(_In):
     conference_id: uuid.UUID
     child_id: uuid.UUID
     appellant: Appellant
-    grounds: str = PField(min_length=1, max_length=20000)
+    grounds: SafeText = PField(min_length=1, max_length=20000)
     lodged_by_lead_social_worker: LeadSocialWorker | None = PField(
         default=None, description="Set when the lead social worker lodges the appeal for the family"
     )
@@ -110,7 +111,7 @@ class AppealCreate(_In):
 
 class AppealResponseIn(_In):
     outcome: AppealOutcomeCode
-    response_text: str = PField(min_length=1, max_length=20000)
+    response_text: SafeText = PField(min_length=1, max_length=20000)
     reconvene: ReconveneIn | None = PField(
         default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
     )
@@ -144,8 +145,8 @@ class AppealPublic(AppealSummary):
 
 class ComplaintCreate(_In):
     about: ComplaintAbout
-    agency: str = PField(min_length=1, max_length=200)
-    summary: str = PField(min_length=1, max_length=20000)
+    agency: SafeText = PField(min_length=1, max_length=200)
+    summary: SafeText = PField(min_length=1, max_length=20000)
     conference_id: uuid.UUID | None = None
 
 

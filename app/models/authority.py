@@ -10,6 +10,7 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import IsoDate, id_field, in_list, json_field, utc, version_column
+from app.text import SafeText
 from app.vocab import JURISDICTIONS
 
 _version = version_column()
@@ -44,17 +45,19 @@ class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = PField(max_length=60, pattern=r"^[A-Za-z0-9_]{1,60}$")
-    label: str = PField(min_length=1, max_length=200)
+    label: SafeText = PField(min_length=1, max_length=200)
 
 
 class AuthorityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = PField(max_length=40, pattern=CODE_PATTERN, description="Tenant code used in tokens")
-    name: str = PField(min_length=1, max_length=200)
-    profile: str = PField(min_length=1, max_length=60)
-    jurisdiction: str = PField(max_length=20, description="england | wales | scotland | northern_ireland")
-    timezone: str = PField(default="Europe/London", max_length=60)
+    name: SafeText = PField(min_length=1, max_length=200)
+    profile: SafeText = PField(min_length=1, max_length=60)
+    jurisdiction: SafeText = PField(
+        max_length=20, description="england | wales | scotland | northern_ireland"
+    )
+    timezone: SafeText = PField(default="Europe/London", max_length=60)
     closure_dates: list[IsoDate] = PField(default_factory=list, max_length=366)
     extra_categories: list[CategoryIn] = PField(default_factory=list, max_length=50)
 
@@ -67,7 +70,7 @@ class AuthorityCreate(BaseModel):
 class AuthorityUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = PField(default=None, min_length=1, max_length=200)
+    name: SafeText | None = PField(default=None, min_length=1, max_length=200)
     closure_dates: list[IsoDate] | None = PField(default=None, max_length=366)
     extra_categories: list[CategoryIn] | None = PField(default=None, max_length=50)
 

@@ -11,6 +11,7 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import IsoDate, fk, id_field, utc, version_column
+from app.text import SafeText
 
 _version = version_column()
 
@@ -41,9 +42,9 @@ class Child(SQLModel, table=True):
 class ChildCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    external_ref: str = PField(min_length=1, max_length=100, description="The record system's id")
-    given_name: str = PField(min_length=1, max_length=100)
-    family_name: str = PField(min_length=1, max_length=100)
+    external_ref: SafeText = PField(min_length=1, max_length=100, description="The record system's id")
+    given_name: SafeText = PField(min_length=1, max_length=100)
+    family_name: SafeText = PField(min_length=1, max_length=100)
     date_of_birth: IsoDate | None = None
     expected_date_of_birth: IsoDate | None = PField(
         default=None, description="For an unborn baby, instead of date_of_birth"

@@ -21,6 +21,7 @@ from app.models.base import (
     utc,
     version_column,
 )
+from app.text import SafeText
 from app.vocab import AttendeeKind, ConferenceStatus, DecisionOutcome
 
 MAX_CHILDREN_PER_CONFERENCE = 20
@@ -139,18 +140,18 @@ class Decision(SQLModel, table=True):
 
 ChildIds = list[uuid.UUID]
 # A category (area of concern) code, as in an authority's extra categories.
-CategoryCode = Annotated[str, PField(min_length=1, max_length=60)]
+CategoryCode = Annotated[SafeText, PField(min_length=1, max_length=60)]
 
 
 class ConferenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    meeting_type: str = PField(min_length=1, max_length=60)
+    meeting_type: SafeText = PField(min_length=1, max_length=60)
     scheduled_start: Annotated[IsoDateTime, AfterValidator(in_service_range)] = PField(
         description="ISO 8601 with an offset or Z"
     )
-    chair_id: str = PField(min_length=1, max_length=200, description="The chair's person id (token sub)")
-    chair_name: str = PField(min_length=1, max_length=200)
+    chair_id: SafeText = PField(min_length=1, max_length=200, description="The chair's person id (token sub)")
+    chair_name: SafeText = PField(min_length=1, max_length=200)
     child_ids: ChildIds = PField(min_length=1, max_length=MAX_CHILDREN_PER_CONFERENCE)
     reconvened_from: uuid.UUID | None = None
 
@@ -158,10 +159,10 @@ class ConferenceCreate(BaseModel):
 class AttendeeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    person_id: str = PField(min_length=1, max_length=200)
-    name: str = PField(min_length=1, max_length=200)
-    role_title: str = PField(min_length=1, max_length=200)
-    agency: str | None = PField(
+    person_id: SafeText = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
+    role_title: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText | None = PField(
         default=None,
         min_length=1,
         max_length=200,
@@ -177,7 +178,7 @@ class DecisionCreate(BaseModel):
     child_id: uuid.UUID
     outcome: DecisionOutcome
     categories: list[CategoryCode] = PField(default_factory=list, max_length=20)
-    plan_summary: str | None = PField(default=None, max_length=4000)
+    plan_summary: SafeText | None = PField(default=None, max_length=4000)
 
 
 class AttendeePublic(BaseModel):

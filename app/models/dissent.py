@@ -24,6 +24,7 @@ from app.models.base import (
     version_column,
 )
 from app.models.conference import CategoryCode
+from app.text import SafeText
 from app.vocab import (
     OPEN_STATUSES,
     DeadlineKind,
@@ -226,41 +227,43 @@ class DissentCreate(_In):
     child_ids: list[uuid.UUID] | None = PField(
         default=None, max_length=20, description="Defaults to every child in the meeting"
     )
-    reasons: str = LongText
-    attendee_person_id: str | None = PField(
+    reasons: SafeText = LongText
+    attendee_person_id: SafeText | None = PField(
         default=None, max_length=200, description="The chair raising it on an attendee's behalf names them"
     )
 
 
 class ResolutionIn(_In):
-    summary: str = LongText
+    summary: SafeText = LongText
 
 
 class WithdrawalIn(_In):
-    reason: str = LongText
+    reason: SafeText = LongText
 
 
 class ReviewMeetingIn(_In):
     held_on: IsoDate
-    members: list[Annotated[str, PField(min_length=1, max_length=200)]] = PField(min_length=1, max_length=30)
+    members: list[Annotated[SafeText, PField(min_length=1, max_length=200)]] = PField(
+        min_length=1, max_length=30
+    )
 
 
 class FamilyInformant(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
 
 
 class ReconveneIn(_In):
     scheduled_start: Annotated[IsoDateTime, AfterValidator(in_service_range)]
-    chair_id: str = PField(min_length=1, max_length=200)
-    chair_name: str = PField(min_length=1, max_length=200)
+    chair_id: SafeText = PField(min_length=1, max_length=200)
+    chair_name: SafeText = PField(min_length=1, max_length=200)
 
 
 class ReviewDecisionIn(_In):
     outcome: ReviewOutcomeCode
     new_categories: list[CategoryCode] | None = PField(default=None, max_length=20)
-    practice_improvements: str | None = PField(default=None, max_length=20000)
-    written_note: str = LongText
+    practice_improvements: SafeText | None = PField(default=None, max_length=20000)
+    written_note: SafeText = LongText
     family_informant: FamilyInformant | None = None
     reconvene: ReconveneIn | None = PField(
         default=None, description="The reconvened meeting's time and chair, with outcome reconvene"
@@ -268,9 +271,9 @@ class ReviewDecisionIn(_In):
 
 
 class FamilyInformedIn(_In):
-    informed_by: str = PField(min_length=1, max_length=200)
+    informed_by: SafeText = PField(min_length=1, max_length=200)
     informed_on: IsoDate
-    other_informant_reason: str | None = PField(
+    other_informant_reason: SafeText | None = PField(
         default=None,
         min_length=1,
         max_length=2000,

@@ -13,9 +13,10 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, json_field, utc, version_column
+from app.text import SafeText
 
 # An event type (as stored on each delivery) or "*".
-EventType = Annotated[str, PField(min_length=1, max_length=80)]
+EventType = Annotated[SafeText, PField(min_length=1, max_length=80)]
 
 _version = version_column()
 
@@ -82,27 +83,29 @@ class WebhookDelivery(SQLModel, table=True):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = PField(min_length=8, max_length=2000)
+    url: SafeText = PField(min_length=8, max_length=2000)
     event_types: list[EventType] = PField(
         min_length=1, max_length=50, description='Event types to deliver, or ["*"] for all'
     )
-    secret: str = PField(min_length=24, max_length=200, description="Shared secret for the HMAC signature")
-    description: str | None = PField(default=None, max_length=200)
+    secret: SafeText = PField(
+        min_length=24, max_length=200, description="Shared secret for the HMAC signature"
+    )
+    description: SafeText | None = PField(default=None, max_length=200)
 
 
 class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = PField(default=None, min_length=8, max_length=2000)
+    url: SafeText | None = PField(default=None, min_length=8, max_length=2000)
     event_types: list[EventType] | None = PField(default=None, min_length=1, max_length=50)
-    secret: str | None = PField(
+    secret: SafeText | None = PField(
         default=None,
         min_length=24,
         max_length=200,
         description="A new secret; the old one keeps signing too for 24 hours so receivers can rotate",
     )
     active: bool | None = None
-    description: str | None = PField(default=None, max_length=200)
+    description: SafeText | None = PField(default=None, max_length=200)
 
 
 class WebhookPublic(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, EmailStr, Tag
 from pydantic import Field as PField
 
 from app.models.base import IsoDate
+from app.text import SafeText
 
 LongText = PField(min_length=1, max_length=20000)
 
@@ -21,24 +22,24 @@ class _In(BaseModel):
 
 
 class ProfessionalDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
-    agency_address: str = PField(min_length=1, max_length=1000)
-    phone: str = PField(min_length=3, max_length=40)
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText = PField(min_length=1, max_length=200)
+    agency_address: SafeText = PField(min_length=1, max_length=1000)
+    phone: SafeText = PField(min_length=3, max_length=40)
     email: EmailStr = PField(max_length=254)
 
 
 class ManagerDetails(_In):
-    name: str = PField(min_length=1, max_length=200)
-    contact: str = PField(min_length=1, max_length=300)
+    name: SafeText = PField(min_length=1, max_length=200)
+    contact: SafeText = PField(min_length=1, max_length=300)
 
 
 class ChildOnForm(_In):
     child_id: uuid.UUID | None = PField(
         default=None, description="The child's id; without it the name and date of birth identify the child"
     )
-    name: str = PField(min_length=1, max_length=200)
+    name: SafeText = PField(min_length=1, max_length=200)
     date_of_birth: IsoDate | None = PField(
         default=None, description="Empty for an unborn baby (or the expected date of birth)"
     )
@@ -56,16 +57,16 @@ class DissentFormIn(_In):
     conference_date: IsoDate
     child_subject_to_plan: bool
     discussed_with_line_manager_and_safeguarding_lead: bool
-    rationale: str = LongText
-    signed_name: str = PField(min_length=1, max_length=200)
+    rationale: SafeText = LongText
+    signed_name: SafeText = PField(min_length=1, max_length=200)
     signed_on: IsoDate
 
 
 class LetterSender(_In):
-    name: str = PField(min_length=1, max_length=200)
-    role: str = PField(min_length=1, max_length=200)
-    agency: str = PField(min_length=1, max_length=200)
-    contact: str = PField(min_length=1, max_length=300, description="Address, telephone or email")
+    name: SafeText = PField(min_length=1, max_length=200)
+    role: SafeText = PField(min_length=1, max_length=200)
+    agency: SafeText = PField(min_length=1, max_length=200)
+    contact: SafeText = PField(min_length=1, max_length=300, description="Address, telephone or email")
 
 
 class DissentLetterIn(_In):
@@ -75,9 +76,9 @@ class DissentLetterIn(_In):
 
     form: Literal["dissent_letter"]
     sender: LetterSender = PField(alias="from")
-    to: str = PField(min_length=1, max_length=300, description="The reviewer it is addressed to")
-    reasons: str = LongText
-    signed_name: str = PField(min_length=1, max_length=200)
+    to: SafeText = PField(min_length=1, max_length=300, description="The reviewer it is addressed to")
+    reasons: SafeText = LongText
+    signed_name: SafeText = PField(min_length=1, max_length=200)
     signed_on: IsoDate
 
 
@@ -149,13 +150,13 @@ WrittenSubmissionIn = Annotated[
 
 
 class ReferralIn(_In):
-    note: str = LongText
-    nature_of_dissent: str | None = PField(
+    note: SafeText = LongText
+    nature_of_dissent: SafeText | None = PField(
         default=None, max_length=20000, description="The precise nature of the agency's dissent"
     )
-    course_of_action: str | None = PField(
+    course_of_action: SafeText | None = PField(
         default=None, max_length=20000, description="The course of action agreed with the senior manager"
     )
-    senior_manager: str | None = PField(
+    senior_manager: SafeText | None = PField(
         default=None, max_length=200, description="The senior manager the course of action was agreed with"
     )

@@ -18,6 +18,7 @@ from app.routers.common import Cursor, Limit
 from app.services import audit as audit_service
 from app.services import audit_verify
 from app.services.journal import audit_list
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -70,9 +71,9 @@ class AuditCheckpointPublic(BaseModel):
 async def list_audit(
     ctx: CtxDep,
     settings: SettingsDep,
-    entity_kind: str | None = Query(default=None, max_length=40),
-    entity_id: str | None = Query(default=None, max_length=64),
-    actor: str | None = Query(default=None, max_length=200),
+    entity_kind: SafeText | None = Query(default=None, max_length=40),
+    entity_id: SafeText | None = Query(default=None, max_length=64),
+    actor: SafeText | None = Query(default=None, max_length=200),
     since: Instant | None = Query(default=None, alias="from"),
     until: Instant | None = Query(default=None, alias="to"),
     limit: Limit = DEFAULT_LIMIT,
@@ -133,7 +134,7 @@ async def verify_audit(
     checkpoint_seq: int | None = Query(
         default=None, ge=1, le=MAX_SEQ, description="`seq` of a kept checkpoint"
     ),
-    checkpoint_hash: str | None = Query(
+    checkpoint_hash: SafeText | None = Query(
         default=None, min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$", description="its `hash`"
     ),
     _: Principal = require_roles("admin"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -9,6 +10,7 @@ from app.deps import CurrentUser, SessionDep
 from app.models.base import IsoDate
 from app.rules.calendar import MAX_DAYS
 from app.services import calendar as service
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -36,7 +38,7 @@ async def compute_deadline(
     request: Request,
     principal: CurrentUser,
     session: SessionDep,
-    authority: str = Query(max_length=40),
+    authority: Annotated[SafeText, Query(max_length=40)],
     # The bound IsoDate declares is lost on a required Query field; the pattern enforces it.
     from_: IsoDate = Query(
         alias="from", description="The start date (YYYY-MM-DD)", json_schema_extra={"maxLength": 10}

@@ -9,6 +9,7 @@ from app.principal import Principal
 from app.routers.common import Cursor, Limit, with_etag
 from app.routers.params import Id
 from app.services import children as service
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/children", tags=["children"])
 READERS = ("record_system", "admin", "reviewer", "chair", "professional")
@@ -28,7 +29,7 @@ async def create_child(
 @router.get("", response_model=Page[ChildPublic])
 async def list_children(
     ctx: CtxDep,
-    external_ref: str | None = Query(default=None, max_length=100),
+    external_ref: SafeText | None = Query(default=None, max_length=100),
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     _: Principal = require_roles(*READERS),

@@ -10,9 +10,10 @@ from pydantic import BaseModel
 from app.errors import PROBLEM_MEDIA_TYPE
 from app.etag import etag
 from app.pagination import MAX_LIMIT
+from app.text import SafeText
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)")]
-Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
 class Problem(BaseModel):
@@ -37,7 +38,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: _problem("Refused because of the current state"),
     412: _problem("If-Match did not match the current version"),
     413: _problem("Request body too large"),
+    415: _problem("The request body is not JSON"),
     422: _problem("Refused because of the request's content"),
+    429: _problem("Too many requests (failed authentications, or costly reads); retry after Retry-After"),
     503: _problem("The database is unreachable or saturated; retry after the Retry-After seconds"),
 }
 

@@ -13,8 +13,10 @@ from app.models.base import IsoDate
 from app.pagination import DEFAULT_LIMIT, Page
 from app.principal import Principal
 from app.routers.common import Cursor, Limit
+from app.rules.reporting import csv_cell
 from app.services import reports as service
 from app.services.journal import audit
+from app.text import SafeText
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ROLES = ("reporting", "reviewer", "admin")
@@ -29,7 +31,7 @@ def _csv(rows: list[dict[str, Any]], header: list[str], filename: str) -> Respon
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -46,7 +48,7 @@ async def summary_report(
         default=None, alias="from", description="First meeting date (inclusive)"
     ),
     period_to: IsoDate | None = Query(default=None, alias="to", description="Last meeting date (inclusive)"),
-    meeting_type: str | None = Query(default=None, max_length=60),
+    meeting_type: SafeText | None = Query(default=None, max_length=60),
     _: Principal = require_roles(*ROLES),
 ) -> Any:
     """Conferences held; dissents by subject, status, outcome and dissenting agency; appeals by

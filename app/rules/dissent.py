@@ -146,13 +146,21 @@ def check_review_extras(
         )
 
 
-def check_reviewer_independent(reviewer_id: str, chair_id: str) -> None:
+def check_reviewer_independent(
+    reviewer_id: str, *, chair_id: str, dissenter_id: str, attended: bool = False
+) -> None:
+    """The review is an independent look at a decision the meeting took: whoever chaired the
+    meeting, raised the dissent, or took part in the meeting (an attendee recorded as
+    present) may not review it. Someone invited who did not attend may."""
     if reviewer_id == chair_id:
-        raise DomainError(
-            "a reviewer may not decide a dissent about a meeting they chaired",
-            code="reviewer_conflict",
-            status=403,
-        )
+        reason = "a reviewer may not decide a dissent about a meeting they chaired"
+    elif reviewer_id == dissenter_id:
+        reason = "a reviewer may not decide a dissent they raised themselves"
+    elif attended:
+        reason = "a reviewer may not decide a dissent about a meeting they took part in"
+    else:
+        return
+    raise DomainError(reason, code="reviewer_conflict", status=403)
 
 
 # ---- raising -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Reporting rules (pure): small-number suppression and percentile positions."""
+"""Reporting rules (pure): small-number suppression, percentile positions and CSV cells."""
 
 from __future__ import annotations
 
@@ -69,3 +69,16 @@ def percentile_from_histogram(histogram: dict[int, int], p: float) -> float | No
 def check_period(period_from: date | None, period_to: date | None) -> None:
     if period_from and period_to and period_from > period_to:
         raise RuleViolation("`from` must not be after `to`", code="validation_error")
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (an agency named
+    `=HYPERLINK(...)`) gets a leading single quote, so it is shown as the text it is.
+    Numbers are left alone: they are written by the service, never by a caller."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value

@@ -30,12 +30,40 @@ def check_url(url: str, *, allowed_hosts: frozenset[str], resolved: Iterable[str
     if not addresses:
         raise RuleViolation("the webhook host does not resolve", code="webhook_url_not_allowed")
     for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if not ip.is_global or ip.is_multicast:
+        if not is_public_address(address):
             raise RuleViolation(
                 "webhook URLs may not point at loopback, private, link-local or reserved addresses",
                 code="webhook_url_not_allowed",
             )
+
+
+# IPv6 forms that carry an IPv4 address a gateway may turn back into IPv4: NAT64's
+# well-known prefix (RFC 6052) and the deprecated IPv4-compatible addresses (::a.b.c.d).
+# (IPv4-mapped, 6to4 and Teredo have their own accessors on IPv6Address.)
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # local networks only: never public
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, in every form that can reach them."""
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo is not None:
+        found += list(ip.teredo)  # the Teredo server and the client
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+    return found
+
+
+def is_public_address(address: str) -> bool:
+    """A global unicast address, and so is every IPv4 address it embeds."""
+    ip = ipaddress.ip_address(address)
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:
+            return False
+        candidates += embedded_ipv4(ip)
+    return all(c.is_global and not c.is_multicast for c in candidates)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

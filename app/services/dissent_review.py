@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import uuid
 
+from sqlmodel import col, select
+
 from app.context import Ctx
-from app.models.conference import Conference
+from app.models.conference import Attendee, Conference
 from app.models.dissent import Dissent, FamilyInformedIn, ReviewDecisionIn, ReviewMeetingIn
 from app.models.document import Document
 from app.rules import access, written_step
@@ -26,7 +28,19 @@ async def _load_for_reviewer(ctx: Ctx, dissent_id: uuid.UUID) -> tuple[Dissent, 
     access.require_reviewer(ctx.actor)
     dissent = await load_dissent(ctx, dissent_id, for_update=True)
     conference = await conference_of(ctx, dissent)
-    rules.check_reviewer_independent(ctx.actor.sub, conference.chair_id)
+    took_part = await ctx.session.exec(
+        select(Attendee.id).where(
+            Attendee.conference_id == conference.id,
+            Attendee.person_id == ctx.actor.sub,
+            col(Attendee.attended).is_(True),
+        )
+    )
+    rules.check_reviewer_independent(
+        ctx.actor.sub,
+        chair_id=conference.chair_id,
+        dissenter_id=dissent.dissenter_id,
+        attended=took_part.first() is not None,
+    )
     return dissent, conference
 
 

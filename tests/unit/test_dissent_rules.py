@@ -407,9 +407,31 @@ def test_check_review_extras(code, improvements, informant, error) -> None:
         assert info.value.status == 422
 
 
-def test_check_reviewer_independent() -> None:
-    check_reviewer_independent("reviewer-1", "chair-1")
+@pytest.mark.parametrize(
+    ("reviewer", "attended", "refused"),
+    [
+        ("reviewer-1", False, False),  # independent of the meeting
+        ("prof-absent", False, False),  # invited, did not attend: took no part in the decision
+        ("chair-1", False, True),  # chaired the meeting
+        ("prof-1", True, True),  # raised the dissent
+        ("prof-2", True, True),  # took part in the meeting
+    ],
+)
+def test_check_reviewer_independent(reviewer: str, attended: bool, refused: bool) -> None:
+    def check() -> None:
+        check_reviewer_independent(reviewer, chair_id="chair-1", dissenter_id="prof-1", attended=attended)
+
+    if not refused:
+        check()
+        return
     with pytest.raises(DomainError) as info:
-        check_reviewer_independent("chair-1", "chair-1")
+        check()
     assert info.value.code == "reviewer_conflict"
     assert info.value.status == 403
+
+
+def test_a_dissenter_is_refused_as_reviewer_even_when_not_recorded_as_present() -> None:
+    with pytest.raises(DomainError) as info:
+        check_reviewer_independent("prof-1", chair_id="chair-1", dissenter_id="prof-1")
+    assert info.value.code == "reviewer_conflict"
+    assert "raised" in info.value.detail
