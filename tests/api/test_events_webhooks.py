@@ -521,6 +521,7 @@ COMMON_TYPES = {
     "dissent.unresolved",
     "dissent.decided",
     "review_note.shared",
+    "document.issued",  # the written steps' documents and the minutes extract
 }
 ENGLAND_TYPES = COMMON_TYPES | {
     "webhook.created",
