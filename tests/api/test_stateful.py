@@ -337,7 +337,10 @@ class DissentMachine(RuleBasedStateMachine):
         changed (to lapsed), plus its `dissent.lapsed` event, the audit entry and event_seq."""
         changed = before.diff(after)
         assert response.json().get("code") == "deadline_passed", f"{what} changed {changed}: {response.text}"
-        assert set(changed) <= {"dissent", "event", "authority", "row counts"}, changed
+        # the lapse also re-issues the meeting's minutes extract (a new document, its blob,
+        # its readers and its queued PDF: tests/api/test_documents.py)
+        documents = {"document", "blob", "document_reader", "document_render_queue"}
+        assert set(changed) <= {"dissent", "event", "authority", "row counts", *documents}, changed
         was = {r["id"]: r for r in before.rows("dissent")}
         now = {r["id"]: r for r in after.rows("dissent")}
         assert was.keys() == now.keys()
@@ -351,7 +354,9 @@ class DissentMachine(RuleBasedStateMachine):
         assert fields <= {"status", "lapsed_at", "lapse_due_at", "updated_at", "version"}, fields
         old_events = {e["id"] for e in before.rows("event")}
         new_events = [e for e in after.rows("event") if e["id"] not in old_events]
-        assert [(e["type"], e["subject_id"]) for e in new_events] == [("dissent.lapsed", str(dissent_id))]
+        own = [(e["type"], e["subject_id"]) for e in new_events if not e["type"].startswith("document.")]
+        assert own == [("dissent.lapsed", str(dissent_id))]
+        assert {e["type"] for e in new_events} <= {"dissent.lapsed", "document.issued"}
         assert [tuple(r) for r in before.tables["event"]] == [
             tuple(r) for r in after.tables["event"] if r._mapping["id"] in old_events
         ]
