@@ -109,7 +109,9 @@ class Dissent(SQLModel, table=True):
     referral: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     # The decisions the dissent was raised against, as they stood then: [{child_id, decision_id,
     # outcome, categories}]. A decision replaced later in the meeting does not change this.
-    raised_against: list[dict[str, Any]] = json_field()
+    raised_against: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False, server_default="[]")
+    )
     lapsed_at: datetime | None = utc()
     review_meeting_held_on: date | None = None
     review_meeting_members: list[str] | None = Field(

@@ -42,8 +42,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("referral", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("raised_against", sa.JSON(), nullable=False, server_default="[]"))
         batch_op.add_column(sa.Column("family_informed_other_reason", sa.Text(), nullable=True))
-    with op.batch_alter_table("dissent", schema=None) as batch_op:
-        batch_op.alter_column("raised_against", existing_type=sa.JSON(), server_default=None)
 
 
 def downgrade() -> None:

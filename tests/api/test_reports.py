@@ -179,6 +179,8 @@ class Scene:
         expect(self.chair.post(f"/v1/conferences/{conference}/dissent-invitation"), 200)
         if self.profile == REGISTRATION:
             expect(self.chair.post(f"/v1/conferences/{conference}/appeal-rights-explained"), 200)
+            # needed to end with a dissent left unresolved (issue 13)
+            expect(self.chair.post(f"/v1/conferences/{conference}/participants-advised"), 200)
         expect(self.chair.post(f"/v1/conferences/{conference}/end"), 200)
 
     # dissents
