@@ -698,8 +698,9 @@ def test_timeliness_counts_exactly_for_the_registration_profile(api):
         # e1 0 WD, e2 1 WD on time; e3 3 WD late; e4-e6 not referred and past due (9 Dec).
         "referral": timeliness_row(6, 2, 4, 0, 0, 33.3, 1.0, 2.6),
         "review_meeting": EMPTY,
-        # e1 5 WD, e2 15 WD on time; e3 not decided and past due (1 Dec).
-        "review_response": timeliness_row(3, 2, 1, 0, 0, 66.7, 10.0, 14.0),
+        # e1 5 WD, e2 15 WD on time; e3 not decided and past due (1 Dec); e4-e6: the 28-day
+        # response runs from the meeting date, so it started at the end of the meeting (issue 13)
+        "review_response": timeliness_row(6, 2, 1, 3, 0, 66.7, 10.0, 14.0),
         # a1 8 WD on time; a2 21 WD late; a3 past due; a4 due 6 Jan.
         "appeal_response": timeliness_row(4, 1, 2, 1, 0, 33.3, 14.5, 19.7),
     }
