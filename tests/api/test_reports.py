@@ -708,7 +708,7 @@ def test_timeliness_counts_exactly_for_the_registration_profile(api):
         "written_submission": EMPTY,
         "referral": timeliness_row(6, None, None, 0, 0, 33.3, 1.0, 2.6, True),
         "review_meeting": EMPTY,
-        "review_response": WITHHELD,
+        "review_response": timeliness_row(6, None, None, None, 0, 66.7, 10.0, 14.0, True),
         "appeal_response": WITHHELD,
     }
 
