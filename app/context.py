@@ -1,6 +1,8 @@
-"""What a service acts within: the caller, their authority (with its profile and working
-calendar), the session and the time. No FastAPI here: the routers (through `app.deps`), the
-worker and the CLI build a `Ctx` the same way and call the same services."""
+"""What a service acts within: the caller, their authority (with its working calendar), the
+session and the time. The procedure a service follows is the conference's own
+(`app.services.procedures.procedure_of`), not the authority's current one. No FastAPI here:
+the routers (through `app.deps`), the worker and the CLI build a `Ctx` the same way and call
+the same services."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from app.errors import Forbidden
 from app.etag import check_version
 from app.models.authority import Authority
 from app.principal import Principal
-from app.profiles import Profile, get_profile
 from app.rules.calendar import WorkingCalendar
 
 
@@ -35,13 +36,6 @@ class Ctx:
     def check_version(self, version: int) -> None:
         """Honour the request's If-Match against the row about to change (412 on mismatch)."""
         check_version(self.if_match, version)
-
-    @cached_property
-    def profile(self) -> Profile:
-        profile = get_profile(self.authority.profile)
-        if profile is None:  # authorities are only created with a known profile
-            raise RuntimeError(f"authority {self.authority.code} has unknown profile")
-        return profile
 
     @cached_property
     def calendar(self) -> WorkingCalendar:

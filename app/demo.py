@@ -20,7 +20,7 @@ from app.models.conference import Attendee, AttendeeCreate, Conference, Conferen
 from app.principal import Principal
 from app.profiles import all_profiles
 from app.security import mint_token
-from app.services import authorities, children, conferences
+from app.services import authorities, children, conferences, procedures
 from app.vocab import AttendeeKind
 
 SYSTEM = Principal(
@@ -163,7 +163,7 @@ async def _populate(ctx: Ctx) -> uuid.UUID:
             expected_date_of_birth=date.today() + timedelta(days=90),
         ),
     )
-    profile = ctx.profile
+    profile = (await procedures.current_procedure(ctx)).profile
     tomorrow = datetime.combine(date.today() + timedelta(days=1), time(10, 0)).astimezone()
     conference = await conferences.create_conference(
         ctx,

@@ -37,6 +37,7 @@ from app.routers import (
     guidance,
     health,
     integration,
+    procedures,
     profiles,
     reports,
     test_clock,
@@ -124,11 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(health.router)
     app.include_router(guidance.router)  # public: no token needed
+    app.include_router(procedures.public_router)  # public: the authority's guidance
     guarded = [Depends(require_json_body), Depends(idempotency)]
     for router in (reports.router, audit.router):  # the costly reads
         app.include_router(router, dependencies=[*guarded, Depends(limit_costly)])
     for router in (
         authorities.router,
+        procedures.router,
         profiles.router,
         children.router,
         conferences.router,

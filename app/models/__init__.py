@@ -1,6 +1,17 @@
 """All table models, imported so `SQLModel.metadata` is complete for Alembic and tests."""
 
-from app.models import appeal, authority, blob, child, conference, dissent, document, platform, webhook
+from app.models import (
+    appeal,
+    authority,
+    blob,
+    child,
+    conference,
+    dissent,
+    document,
+    platform,
+    procedure,
+    webhook,
+)
 
 __all__ = [
     "appeal",
@@ -11,5 +22,6 @@ __all__ = [
     "dissent",
     "document",
     "platform",
+    "procedure",
     "webhook",
 ]

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, in_list, utc, version_column
 from app.models.dissent import DeadlinePublic, NextDeadline, ReconveneIn
+from app.models.procedure import ProcedureRef
 from app.text import SafeText
 from app.vocab import AppealOutcomeCode, AppealStatus, ComplaintAbout, Relationship
 
@@ -130,6 +131,7 @@ class AppealSummary(BaseModel):
 
 
 class AppealPublic(AppealSummary):
+    procedure: ProcedureRef = PField(description="The procedure and version this runs under, to the end")
     appellant: Appellant
     grounds: str
     lodged_by_lead_social_worker: LeadSocialWorker | None

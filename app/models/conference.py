@@ -21,6 +21,7 @@ from app.models.base import (
     utc,
     version_column,
 )
+from app.models.procedure import ProcedureRef
 from app.text import SafeText
 from app.vocab import AttendeeKind, ConferenceStatus, DecisionOutcome
 
@@ -58,6 +59,10 @@ class Conference(SQLModel, table=True):
     participants_advised_at: datetime | None = utc()
     appeal_due_at: datetime | None = utc(index=True)
     appeal_due_explanation: str | None = Field(default=None, max_length=1000)
+    # The procedure (and its version) in force on the day the conference was created: every
+    # step of it follows that version to the end, whatever the authority adopts later.
+    procedure_code: str = Field(max_length=60)
+    procedure_version: int = Field(default=1)
     version: int = Field(default=1, sa_column=_version)
     created_at: datetime = utc(nullable=False, default_now=True)
     updated_at: datetime = utc(nullable=False, default_now=True)
@@ -212,6 +217,7 @@ class ConferenceSummary(BaseModel):
     chair_name: str
     child_ids: list[uuid.UUID]
     reconvened_from: uuid.UUID | None
+    procedure: ProcedureRef = PField(description="The procedure and version this runs under, to the end")
     version: int
 
 

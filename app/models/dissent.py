@@ -24,6 +24,7 @@ from app.models.base import (
     version_column,
 )
 from app.models.conference import CategoryCode
+from app.models.procedure import ProcedureRef
 from app.text import SafeText
 from app.vocab import (
     OPEN_STATUSES,
@@ -350,6 +351,7 @@ class DissentSummary(BaseModel):
 
 
 class DissentPublic(DissentSummary):
+    procedure: ProcedureRef = PField(description="The procedure and version this runs under, to the end")
     child_ids: list[uuid.UUID]
     reasons: str
     raised_by: str

@@ -24,6 +24,7 @@ from app.models.appeal import (
 )
 from app.models.conference import Conference, ConferenceChild, Decision
 from app.models.dissent import Deadline
+from app.models.procedure import ProcedureRef
 from app.pagination import by_id
 from app.rules import access
 from app.rules import appeal as rules
@@ -39,6 +40,7 @@ from app.services.deadlines import (
     start_deadline,
 )
 from app.services.journal import audit, audit_list, record_change
+from app.services.procedures import procedure_of, procedure_of_id
 from app.services.scope import load_scoped, page_of, row_filter
 from app.vocab import AppealStatus, DeadlineKind, RecordEntryKind, Relationship
 
@@ -74,8 +76,11 @@ def _overdue(ctx: Ctx, appeal: Appeal, deadlines: list[Deadline]) -> bool:
 
 async def to_public(ctx: Ctx, appeal: Appeal) -> AppealPublic:
     deadlines = await deadlines_of(ctx, appeal.id)
-    labels = {o.code: o.label for o in ctx.profile.appeals.outcomes}
+    conference = await ctx.session.get(Conference, appeal.conference_id)
+    assert conference is not None  # foreign key
+    labels = {o.code: o.label for o in (await procedure_of(ctx, conference)).appeals.outcomes}
     return AppealPublic(
+        procedure=ProcedureRef(code=conference.procedure_code, version=conference.procedure_version),
         id=appeal.id,
         conference_id=appeal.conference_id,
         child_id=appeal.child_id,
@@ -139,11 +144,11 @@ async def _lodge_facts(ctx: Ctx, conference: Conference, data: AppealCreate) -> 
 
 
 async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
-    procedure = ctx.profile.appeals
-    rules.check_available(procedure)
     # Only someone who may see the meeting lodges for it (its record system, its chair, an
     # attending lead social worker); anyone else is answered as for an unknown meeting.
     conference = await conferences.load_conference(ctx, data.conference_id)
+    procedure = (await procedure_of(ctx, conference)).appeals
+    rules.check_available(procedure)
     rules.check_lodge(procedure, await _lodge_facts(ctx, conference, data))
     key = rules.appellant_key(data.appellant.name)
     clash = (
@@ -194,6 +199,7 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
             "child_id": str(data.child_id),
             "relationship": appeal.appellant_relationship,
             "lodged_by_lead_social_worker": appeal.lead_social_worker_name is not None,
+            "procedure": {"code": conference.procedure_code, "version": conference.procedure_version},
         },
     )
     await documents.issue_for_step(ctx, "appeal_lodged", conference=conference, appeal=appeal)
@@ -201,10 +207,10 @@ async def lodge_appeal(ctx: Ctx, *, data: AppealCreate) -> Appeal:
 
 
 async def respond_to_appeal(ctx: Ctx, appeal_id: uuid.UUID, *, data: AppealResponseIn) -> Appeal:
-    procedure = ctx.profile.appeals
+    appeal = await load_appeal(ctx, appeal_id, for_update=True)
+    procedure = (await procedure_of_id(ctx, appeal.conference_id)).appeals
     rules.check_available(procedure)
     access.require_appeal_responder(ctx.actor, procedure.responder_roles, procedure.responder_title)
-    appeal = await load_appeal(ctx, appeal_id, for_update=True)
     rules.check_response(
         procedure, status=appeal.status, outcome=data.outcome, reconvene_given=data.reconvene is not None
     )

@@ -18,12 +18,14 @@ from app.models.conference import (
     ConferencePublic,
     ConferenceSummary,
 )
+from app.models.procedure import ProcedureRef
 from app.pagination import Key, Keyset, cursor_datetime, cursor_uuid
 from app.rules import access
 from app.services.conferences import child_ids_of, load_conference, visibility
 from app.services.decisions import current_decisions, decision_public
 from app.services.dissent_views import visible_dissent_ids
 from app.services.journal import audit, audit_list
+from app.services.procedures import procedure_of
 from app.services.scope import page_of
 from app.vocab import ConferenceStatus
 
@@ -46,6 +48,7 @@ def summary(conference: Conference, child_ids: list[uuid.UUID]) -> ConferenceSum
         chair_name=conference.chair_name,
         child_ids=child_ids,
         reconvened_from=conference.reconvened_from_id,
+        procedure=ProcedureRef(code=conference.procedure_code, version=conference.procedure_version),
         version=conference.version,
     )
 
@@ -69,6 +72,7 @@ async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
         )
     ).all()
     decisions = await current_decisions(ctx, conference.id)
+    profile = await procedure_of(ctx, conference)
     base = summary(conference, child_ids).model_dump()
     return ConferencePublic(
         **base,
@@ -80,7 +84,7 @@ async def to_public(ctx: Ctx, conference: Conference) -> ConferencePublic:
         participants_advised_at=conference.participants_advised_at,
         appeal_deadline=appeal_deadline(ctx, conference),
         attendees=[AttendeePublic.model_validate(a, from_attributes=True) for a in attendees],
-        decisions=[decision_public(ctx, d) for d in decisions],
+        decisions=[decision_public(profile, d) for d in decisions],
         dissent_ids=await visible_dissent_ids(ctx, conference.id),
         created_at=conference.created_at,
     )

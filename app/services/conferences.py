@@ -27,6 +27,7 @@ from app.rules import access
 from app.rules import appeal as appeal_rules
 from app.rules import conference as rules
 from app.services.journal import record_change
+from app.services.procedures import current_procedure, procedure_of
 from app.services.scope import in_authority, load_scoped, row_filter
 
 # ---- loading and visibility ----------------------------------------------------------------
@@ -88,7 +89,9 @@ def touch(ctx: Ctx, conference: Conference) -> None:
 
 
 async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
-    profile = ctx.profile
+    # The version in force today; the conference keeps it, whatever is adopted later.
+    procedure = await current_procedure(ctx)
+    profile = procedure.profile
     if profile.meeting_type_label(data.meeting_type) is None:
         codes = ", ".join(m.code for m in profile.meeting_types)
         raise RuleViolation(
@@ -130,6 +133,8 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
         chair_id=data.chair_id,
         chair_name=data.chair_name,
         reconvened_from_id=data.reconvened_from,
+        procedure_code=procedure.code,
+        procedure_version=procedure.version,
         created_at=ctx.now,
         updated_at=ctx.now,
     )
@@ -147,6 +152,7 @@ async def create_conference(ctx: Ctx, *, data: ConferenceCreate) -> Conference:
             "scheduled_start": conference.scheduled_start.isoformat(),
             "child_ids": [str(c) for c in data.child_ids],
             "reconvened_from": str(data.reconvened_from) if data.reconvened_from else None,
+            "procedure": {"code": procedure.code, "version": procedure.version},
         },
     )
     return conference
@@ -253,7 +259,7 @@ async def start_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     if conference.reconvened_from_id is not None:
         original = await ctx.session.get(Conference, conference.reconvened_from_id)
         rules.check_different_chair(
-            ctx.profile,
+            await procedure_of(ctx, conference),
             original_chair_id=original.chair_id if original else None,
             chair_id=conference.chair_id,
         )
@@ -284,7 +290,7 @@ async def record_dissent_invitation(ctx: Ctx, conference_id: uuid.UUID) -> Confe
 
 async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     conference = await load_for_chair(ctx, conference_id)
-    appeal_rules.check_available(ctx.profile.appeals)
+    appeal_rules.check_available((await procedure_of(ctx, conference)).appeals)
     rules.require_in_progress(conference.status, "the explanation of appeal rights can be recorded")
     if conference.appeal_rights_explained_at is None:
         conference.appeal_rights_explained_at = ctx.now
@@ -301,7 +307,8 @@ async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> 
 async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     """The chair advised the participants that an unresolved dissent goes to the reviewer."""
     conference = await load_for_chair(ctx, conference_id)
-    if "participants_advised" not in ctx.profile.end_confirmations_with_unresolved_dissent:
+    profile = await procedure_of(ctx, conference)
+    if "participants_advised" not in profile.end_confirmations_with_unresolved_dissent:
         raise RuleViolation(
             "this procedure does not ask the chair to record that participants were advised",
             code="not_in_procedure",

@@ -13,10 +13,12 @@ from app.context import Ctx
 from app.errors import RuleViolation
 from app.models.conference import Conference, Decision, DecisionCreate, DecisionPublic
 from app.models.dissent import Dissent
+from app.profiles import Profile
 from app.rules import conference as rules
 from app.services.child_record import add_record_entry
 from app.services.conferences import child_ids_of, load_for_chair, touch
 from app.services.journal import audit, emit, record_change
+from app.services.procedures import procedure_of, procedure_of_id
 from app.vocab import DecisionOutcome, DecisionOutcomeCode, DissentStatus, RecordEntryKind
 
 
@@ -27,17 +29,18 @@ async def current_decisions(ctx: Ctx, conference_id: uuid.UUID) -> list[Decision
     return list(rows.all())
 
 
-def _label(ctx: Ctx, outcome: str) -> str:
+def _label(profile: Profile, outcome: str) -> str:
     # The column's check constraint holds it to the four codes the profile labels.
-    return ctx.profile.decision_outcome_labels[cast(DecisionOutcomeCode, outcome)]
+    return profile.decision_outcome_labels[cast(DecisionOutcomeCode, outcome)]
 
 
-def decision_public(ctx: Ctx, decision: Decision) -> DecisionPublic:
+def decision_public(profile: Profile, decision: Decision) -> DecisionPublic:
+    """A decision, labelled in its conference's procedure."""
     return DecisionPublic(
         id=decision.id,
         child_id=decision.child_id,
         outcome=DecisionOutcome(decision.outcome),
-        outcome_label=_label(ctx, decision.outcome),
+        outcome_label=_label(profile, decision.outcome),
         categories=decision.categories,
         plan_summary=decision.plan_summary,
         recorded_at=decision.recorded_at,
@@ -55,7 +58,7 @@ async def record_decision(ctx: Ctx, conference_id: uuid.UUID, *, data: DecisionC
     if data.child_id not in await child_ids_of(ctx, conference.id):
         raise RuleViolation("that child is not part of this meeting", code="child_not_in_conference")
     rules.check_decision(
-        ctx.profile,
+        await procedure_of(ctx, conference),
         outcome=data.outcome.value,
         categories=data.categories,
         extra_category_codes=_extra_category_codes(ctx),
@@ -135,6 +138,7 @@ async def _tell_open_dissents(
 
 async def record_meeting_decisions(ctx: Ctx, conference: Conference) -> None:
     """At the end of the meeting each child's decision joins their record."""
+    profile = await procedure_of(ctx, conference)
     for decision in await current_decisions(ctx, conference.id):
         add_record_entry(
             ctx,
@@ -142,7 +146,7 @@ async def record_meeting_decisions(ctx: Ctx, conference: Conference) -> None:
             kind=RecordEntryKind.decision,
             conference_id=conference.id,
             source_id=decision.id,
-            summary=_label(ctx, decision.outcome),
+            summary=_label(profile, decision.outcome),
             data={
                 "outcome": decision.outcome,
                 "categories": decision.categories,
@@ -170,7 +174,8 @@ async def amend_categories(
             )
         )
     ).all()
-    applicable = [d for d in current if d.outcome in ctx.profile.categories_required_for]
+    profile = await procedure_of_id(ctx, conference_id)
+    applicable = [d for d in current if d.outcome in profile.categories_required_for]
     if not applicable:
         raise RuleViolation(
             "none of these children has a decision that carries categories to change",
@@ -178,7 +183,7 @@ async def amend_categories(
         )
     for old in applicable:
         rules.check_decision(
-            ctx.profile,
+            profile,
             outcome=old.outcome,
             categories=categories,
             extra_category_codes=_extra_category_codes(ctx),
@@ -188,10 +193,12 @@ async def amend_categories(
         ctx.session.add(old)
     await ctx.session.flush()  # the old row leaves the "current" index before the new one enters
     for old in applicable:
-        await _amend(ctx, old, categories, dissent_id)
+        await _amend(ctx, old, categories, dissent_id, categories_term=profile.categories_term)
 
 
-async def _amend(ctx: Ctx, old: Decision, categories: list[str], dissent_id: uuid.UUID) -> None:
+async def _amend(
+    ctx: Ctx, old: Decision, categories: list[str], dissent_id: uuid.UUID, *, categories_term: str
+) -> None:
     new = Decision(
         authority_id=old.authority_id,
         conference_id=old.conference_id,
@@ -212,7 +219,7 @@ async def _amend(ctx: Ctx, old: Decision, categories: list[str], dissent_id: uui
         kind=RecordEntryKind.amended_decision,
         conference_id=old.conference_id,
         source_id=new.id,
-        summary=f"Changed on review of a dissent: {ctx.profile.categories_term}",
+        summary=f"Changed on review of a dissent: {categories_term}",
         data={
             "outcome": new.outcome,
             "categories": categories,

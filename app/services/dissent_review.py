@@ -19,8 +19,9 @@ from app.rules.dissent import Action
 from app.services import conferences, decisions, documents
 from app.services.child_record import add_record_entry
 from app.services.deadlines import meet_deadline
-from app.services.dissents import conference_of, load_dissent, move
+from app.services.dissents import conference_of, load_dissent, move, procedure_of_dissent
 from app.services.journal import emit, record_change
+from app.services.procedures import procedure_of
 from app.vocab import DeadlineKind, RecordEntryKind, ReviewOutcome
 
 
@@ -69,9 +70,10 @@ async def record_review_meeting(ctx: Ctx, dissent_id: uuid.UUID, *, data: Review
 
 async def decide_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: ReviewDecisionIn) -> Dissent:
     dissent, conference = await _load_for_reviewer(ctx, dissent_id)
-    rules.next_status(ctx.profile, dissent.status, Action.decide)  # refuse early, before checks
+    profile = await procedure_of(ctx, conference)
+    rules.next_status(profile, dissent.status, Action.decide)  # refuse early, before checks
     rules.check_decision(
-        ctx.profile,
+        profile,
         outcome=data.outcome,
         new_categories=data.new_categories,
         practice_improvements=data.practice_improvements,
@@ -111,7 +113,8 @@ async def _share_review_note(
     """The written note goes on each child's record and to exactly the recipients the
     procedure names for it (its `review_outcome` document's recipient kinds: the people among
     them may read that document, and nothing else of the dissent)."""
-    label = next(o.label for o in ctx.profile.dissent.review.outcomes if o.code == dissent.outcome)
+    outcomes = (await procedure_of(ctx, conference)).dissent.review.outcomes
+    label = next(o.label for o in outcomes if o.code == dissent.outcome)
     for child_id in dissent.child_ids:
         add_record_entry(
             ctx,
@@ -153,7 +156,7 @@ async def record_family_informed(ctx: Ctx, dissent_id: uuid.UUID, *, data: Famil
     )
     dissent = await load_dissent(ctx, dissent_id, for_update=True)
     rules.check_family_informed(
-        ctx.profile,
+        await procedure_of_dissent(ctx, dissent),
         status=dissent.status,
         already_informed=dissent.family_informed_on is not None,
         informed_on=data.informed_on,

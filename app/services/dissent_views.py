@@ -23,6 +23,7 @@ from app.models.dissent import (
     DissentSummary,
 )
 from app.models.platform import Event
+from app.models.procedure import ProcedureRef
 from app.models.written_step import (
     DissentFormDraft,
     DissentLetterDraft,
@@ -36,6 +37,7 @@ from app.services.deadlines import deadline_public, deadlines_of, past_due_sql
 from app.services.decisions import current_decisions
 from app.services.dissents import conference_of, lapse_due, lapse_if_due, load_dissent, visibility
 from app.services.journal import audit, audit_list, pending_events
+from app.services.procedures import procedure_of
 from app.services.written_documents import draft_for
 from app.vocab import OPEN_STATUSES, DissentStatus
 
@@ -118,7 +120,9 @@ async def _decisions_beside(ctx: Ctx, dissent: Dissent) -> list[DissentDecision]
 
 async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
     deadlines = await deadlines_of(ctx, dissent.id)
+    conference = await conference_of(ctx, dissent)
     return DissentPublic(
+        procedure=ProcedureRef(code=conference.procedure_code, version=conference.procedure_version),
         id=dissent.id,
         conference_id=dissent.conference_id,
         subject=dissent.subject,
@@ -131,7 +135,7 @@ async def to_public(ctx: Ctx, dissent: Dissent) -> DissentPublic:
         next_deadline=due.next_deadline(ctx, deadlines if dissent.status in OPEN_STATUSES else []),
         version=dissent.version,
         child_ids=[uuid.UUID(c) for c in dissent.child_ids],
-        next_step=rules.next_step(ctx.profile, dissent.status),
+        next_step=rules.next_step(await procedure_of(ctx, conference), dissent.status),
         deadlines=[deadline_public(ctx, d) for d in deadlines],
         history=await _history(ctx, dissent),
         decisions=await _decisions_beside(ctx, dissent),

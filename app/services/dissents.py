@@ -9,7 +9,7 @@ same transaction."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import exists
 from sqlmodel import col, select
@@ -28,6 +28,7 @@ from app.models.written_step import (
     ReferralIn,
     WrittenSubmissionIn,
 )
+from app.profiles import Profile
 from app.rules import access, written_step
 from app.rules import conference as conference_rules
 from app.rules import dissent as rules
@@ -36,9 +37,10 @@ from app.services import conferences, documents
 from app.services.deadlines import cancel_open_deadlines, meet_deadline, start_deadline
 from app.services.decisions import current_decisions
 from app.services.journal import record_change
+from app.services.procedures import procedure_of
 from app.services.scope import load_scoped, row_filter
 from app.services.written_documents import check_dissent_form
-from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind, DissentStatus
+from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind, DissentStatus, WrittenStepStatus
 
 LAPSE_BATCH = 500
 
@@ -69,6 +71,11 @@ async def conference_of(ctx: Ctx, dissent: Dissent) -> Conference:
     return conference
 
 
+async def procedure_of_dissent(ctx: Ctx, dissent: Dissent) -> Profile:
+    """The procedure of the dissent's conference (usually already in the session)."""
+    return await procedure_of(ctx, await conference_of(ctx, dissent))
+
+
 # ---- transitions ------------------------------------------------------------------------------
 
 
@@ -76,8 +83,9 @@ async def move(
     ctx: Ctx, dissent: Dissent, action: Action, event_type: str, data: dict[str, object] | None = None
 ) -> None:
     """Take the profile's transition for `action`, with its audit entry and event."""
-    dissent.status = rules.next_status(ctx.profile, dissent.status, action)
-    if dissent.status != ctx.profile.dissent.written_step.status:
+    profile = await procedure_of_dissent(ctx, dissent)
+    dissent.status = rules.next_status(profile, dissent.status, action)
+    if dissent.status != profile.dissent.written_step.status:
         dissent.lapse_due_at = None  # only a dissent waiting on the written step can lapse
     dissent.updated_at = ctx.now
     ctx.session.add(dissent)
@@ -122,12 +130,13 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
     # Invited counts here: someone on the list who did not attend is told why they cannot
     # dissent (not_attendee); someone not on the list at all still gets 404.
     conference = await conferences.load_conference(ctx, conference_id, for_update=True, invited=True)
-    rules.check_meeting_open(ctx.profile, conference.status)
+    profile = await procedure_of(ctx, conference)
+    rules.check_meeting_open(profile, conference.status)
     dissenter_id = access.dissenter_for(
         ctx.actor, chair_id=conference.chair_id, named=data.attendee_person_id
     )
     facts, attendee = await _raise_facts(ctx, conference, dissenter_id, data)
-    child_ids = rules.check_raise(ctx.profile, facts)
+    child_ids = rules.check_raise(profile, facts)
     assert attendee is not None  # check_raise refuses a dissenter who did not attend
     dissent = Dissent(
         authority_id=ctx.authority.id,
@@ -167,6 +176,7 @@ async def raise_dissent(ctx: Ctx, conference_id: uuid.UUID, *, data: DissentCrea
             "agency": dissent.dissenter_agency,
             "child_ids": child_ids,
             "on_behalf": dissent.raised_by != dissenter_id,
+            "procedure": {"code": conference.procedure_code, "version": conference.procedure_version},
         },
     )
     return dissent
@@ -206,7 +216,7 @@ async def withdraw_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, data: WithdrawalI
 async def close_meeting_dissents(ctx: Ctx, conference: Conference) -> None:
     """At the end of the meeting: dissents still raised move to the profile's written step,
     whose deadline starts (from the anchor its rule names)."""
-    step = ctx.profile.dissent.written_step
+    step = (await procedure_of(ctx, conference)).dissent.written_step
     raised = await ctx.session.exec(
         select(Dissent).where(Dissent.conference_id == conference.id, Dissent.status == DissentStatus.raised)
     )
@@ -241,7 +251,7 @@ async def has_unresolved_dissent(ctx: Ctx, conference_id: uuid.UUID) -> bool:
 async def _start_review_deadlines(ctx: Ctx, dissent: Dissent, conference: Conference, *, anchor: str) -> None:
     """Start the review's deadlines counted from `anchor`: `meeting_date` ones when the
     meeting ends with the dissent unresolved, `received` ones when the written step arrives."""
-    review = ctx.profile.dissent.review
+    review = (await procedure_of(ctx, conference)).dissent.review
     for rule in (review.meeting_deadline, review.response_deadline):
         if rule is not None and rule.counted_from == anchor:
             await start_deadline(
@@ -262,9 +272,10 @@ async def submit_written(ctx: Ctx, dissent_id: uuid.UUID, *, data: WrittenSubmis
     )
     if await lapse_if_due(ctx, dissent):
         raise rules.lapsed_on_submission()
-    rules.next_status(ctx.profile, dissent.status, Action.submit)  # refuse early, before checks
-    written_step.check_document(ctx.profile, data.form)
     conference = await conference_of(ctx, dissent)
+    profile = await procedure_of(ctx, conference)
+    rules.next_status(profile, dissent.status, Action.submit)  # refuse early, before checks
+    written_step.check_document(profile, data.form)
     written_step.check_signed_on(
         data.signed_on, meeting_date=conference.meeting_date, today=ctx.calendar.local_date(ctx.now)
     )
@@ -306,7 +317,7 @@ async def _lapse(ctx: Ctx, dissent: Dissent) -> None:
 
 async def lapse_if_due(ctx: Ctx, dissent: Dissent) -> bool:
     """Lapse this dissent if its own written step's deadline has passed (lapse on read)."""
-    step = ctx.profile.dissent.written_step
+    step = (await procedure_of_dissent(ctx, dissent)).dissent.written_step
     if not step.lapses_when_missed or dissent.status != step.status:
         return dissent.status == DissentStatus.lapsed
     deadline = (
@@ -321,17 +332,16 @@ async def lapse_if_due(ctx: Ctx, dissent: Dissent) -> bool:
 
 
 async def lapse_due(ctx: Ctx) -> int:
-    """Lapse every dissent in the authority whose own written step is past due."""
-    step = ctx.profile.dissent.written_step
-    if not step.lapses_when_missed:
-        return 0
+    """Lapse every dissent in the authority whose own written step is past due. Only a
+    dissent waiting on a step that lapses has `lapse_due_at` (its conference's procedure
+    set it when the step started), so no procedure is consulted to find them."""
     due = await ctx.session.exec(
         select(Dissent)
         .where(
             col(Dissent.authority_id) == ctx.authority.id,
-            col(Dissent.lapse_due_at).is_not(None),  # with the next two: ix_dissent_lapse_due
+            col(Dissent.lapse_due_at).is_not(None),  # with the next: ix_dissent_lapse_due
             col(Dissent.lapse_due_at) < ctx.now,
-            col(Dissent.status) == step.status,
+            col(Dissent.status).in_(get_args(WrittenStepStatus)),
         )
         .limit(LAPSE_BATCH)
         .with_for_update(skip_locked=True)

@@ -19,7 +19,9 @@ from app.models.appeal import Appeal
 from app.models.child import Child
 from app.models.conference import Attendee, Conference, ConferenceChild, Decision
 from app.models.dissent import Deadline, Dissent
+from app.profiles import Profile
 from app.rules.documents import Person, RecipientFacts
+from app.services.procedures import procedure_of
 from app.vocab import AttendeeKind
 
 
@@ -33,21 +35,21 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def subject_label(ctx: Ctx, subject: str) -> str:
+def subject_label(profile: Profile, subject: str) -> str:
     labels = {
         "plan": "The child protection plan",
-        "category": f"The {ctx.profile.categories_term}",
+        "category": f"The {profile.categories_term}",
         "registration": "The registration decision",
     }
     return labels.get(subject, subject)
 
 
-def _envelope(ctx: Ctx, conference: Conference) -> dict[str, Any]:
-    profile = ctx.profile
+def _envelope(ctx: Ctx, profile: Profile, conference: Conference) -> dict[str, Any]:
     return {
         "authority": {"code": ctx.authority.code, "name": ctx.authority.name},
         "procedure": {
             "code": profile.code,
+            "version": conference.procedure_version,
             "title": profile.title,
             "chair_title": profile.chair_title,
             "reviewer_title": profile.dissent.review.reviewer_title,
@@ -127,9 +129,9 @@ def _facts(conference: Conference, attendees: list[Attendee], **extra: Any) -> R
 
 
 def _dissent_item(
-    ctx: Ctx, dissent: Dissent, children: dict[str, dict[str, Any]], deadlines: list[dict[str, Any]]
+    profile: Profile, dissent: Dissent, children: dict[str, dict[str, Any]], deadlines: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    step = ctx.profile.dissent.written_step
+    step = profile.dissent.written_step
     return {
         "id": str(dissent.id),
         "dissenter": {
@@ -140,7 +142,7 @@ def _dissent_item(
         "raised_by_chair": dissent.raised_by != dissent.dissenter_id,
         "raised_at": _iso(dissent.raised_at),
         "subject": dissent.subject,
-        "subject_label": subject_label(ctx, dissent.subject),
+        "subject_label": subject_label(profile, dissent.subject),
         "children": [children[c] for c in dissent.child_ids if c in children],
         "reasons": dissent.reasons,
         "status": dissent.status,
@@ -165,12 +167,13 @@ async def for_dissent(ctx: Ctx, dissent: Dissent, conference: Conference) -> Gat
     children = await _children(ctx, conference.id)
     attendees = await _attendees(ctx, conference.id)
     deadlines = (await _deadlines(ctx, [dissent.id])).get(str(dissent.id), [])
-    outcome_labels = {o.code: o.label for o in ctx.profile.dissent.review.outcomes}
-    category_labels = {c.code: c.label for c in ctx.profile.categories}
+    profile = await procedure_of(ctx, conference)
+    outcome_labels = {o.code: o.label for o in profile.dissent.review.outcomes}
+    category_labels = {c.code: c.label for c in profile.categories}
     content = {
-        **_envelope(ctx, conference),
+        **_envelope(ctx, profile, conference),
         "children": [children[c] for c in dissent.child_ids if c in children],
-        "dissent": _dissent_item(ctx, dissent, children, deadlines),
+        "dissent": _dissent_item(profile, dissent, children, deadlines),
         "submission": dissent.submission,
         "referral": {
             "note": dissent.referral_note,
@@ -216,10 +219,11 @@ async def for_appeal(ctx: Ctx, appeal: Appeal, conference: Conference) -> Gather
             )
         )
     ).first()
-    labels: dict[str, str] = {str(k): v for k, v in ctx.profile.decision_outcome_labels.items()}
-    outcome_labels = {o.code: o.label for o in ctx.profile.appeals.outcomes}
+    profile = await procedure_of(ctx, conference)
+    labels: dict[str, str] = {str(k): v for k, v in profile.decision_outcome_labels.items()}
+    outcome_labels = {o.code: o.label for o in profile.appeals.outcomes}
     content = {
-        **_envelope(ctx, conference),
+        **_envelope(ctx, profile, conference),
         "children": [children[str(appeal.child_id)]] if str(appeal.child_id) in children else [],
         "decision": {"outcome": decision.outcome, "label": labels.get(decision.outcome, decision.outcome)}
         if decision
@@ -262,14 +266,15 @@ async def for_meeting(ctx: Ctx, conference: Conference) -> Gathered:
         ).all()
     )
     deadlines = await _deadlines(ctx, [d.id for d in dissents])
+    profile = await procedure_of(ctx, conference)
     content = {
-        **_envelope(ctx, conference),
+        **_envelope(ctx, profile, conference),
         "children": list(children.values()),
         "dissent_invited": conference.dissent_invited_at is not None,
         "attendees": [
             {"name": a.name, "role": a.role_title, "agency": a.agency or None, "kind": a.kind}
             for a in attendees
         ],
-        "dissents": [_dissent_item(ctx, d, children, deadlines.get(str(d.id), [])) for d in dissents],
+        "dissents": [_dissent_item(profile, d, children, deadlines.get(str(d.id), [])) for d in dissents],
     }
     return Gathered(content, _facts(conference, attendees))

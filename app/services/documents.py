@@ -34,10 +34,12 @@ from app.models.base import table_of
 from app.models.conference import Conference
 from app.models.dissent import Dissent
 from app.models.document import Document, DocumentReader, DocumentRenderQueue, DocumentSubject
+from app.profiles import Profile
 from app.profiles.schema import DocumentKind, DocumentRule, DocumentStep
 from app.rules import documents as rules
 from app.services import document_content
 from app.services.journal import audit, emit
+from app.services.procedures import procedure_of
 from app.storage import blob_store
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
@@ -52,13 +54,14 @@ async def issue_document(
     subject_id: uuid.UUID,
     conference_id: uuid.UUID,
     gathered: document_content.Gathered,
+    profile: Profile,
     replaces: uuid.UUID | None = None,
 ) -> Document:
     """Render the HTML, store it and record the document, with its audit entry (carrying the
     hash, so the audit chain covers the document) and its `document.issued` event."""
     document_id = new_id()
-    lang = ctx.profile.documents.language
-    recipients = rules.recipients(ctx.profile, rule.recipients, gathered.facts)
+    lang = profile.documents.language
+    recipients = rules.recipients(profile, rule.recipients, gathered.facts)
     content = {
         **gathered.content,
         "kind": kind,
@@ -133,7 +136,8 @@ async def issue_for_step(
         assert conference is not None  # foreign key
     await ctx.session.flush()  # the step's own changes (deadlines started) are part of the content
     issued: list[Document] = []
-    for kind, rule in ctx.profile.documents.for_step(step):
+    profile = await procedure_of(ctx, conference)
+    for kind, rule in profile.documents.for_step(step):
         if step == "meeting_end":
             issued.append(await _issue_minutes(ctx, conference, kind, rule, replaces=None))
             continue
@@ -154,6 +158,7 @@ async def issue_for_step(
                 subject_id=subject_id,
                 conference_id=conference.id,
                 gathered=gathered,
+                profile=profile,
             )
         )
     if dissent is not None:
@@ -172,6 +177,7 @@ async def _issue_minutes(
         subject_id=conference.id,
         conference_id=conference.id,
         gathered=await document_content.for_meeting(ctx, conference),
+        profile=await procedure_of(ctx, conference),
         replaces=replaces,
     )
 
@@ -193,10 +199,10 @@ async def refresh_minutes(ctx: Ctx, dissent: Dissent, *, conference: Conference 
     it lists has reached a status that changes what the extract says happens next."""
     if dissent.status not in rules.MINUTES_CHANGING_STATUSES:
         return
-    for kind, rule in ctx.profile.documents.for_step("meeting_end"):
+    meeting = conference or await ctx.session.get(Conference, dissent.conference_id)
+    assert meeting is not None  # foreign key
+    for kind, rule in (await procedure_of(ctx, meeting)).documents.for_step("meeting_end"):
         current = await current_version(ctx, dissent.conference_id, kind)
         if current is None:  # the meeting has not ended: there is nothing to bring up to date
             continue
-        meeting = conference or await ctx.session.get(Conference, dissent.conference_id)
-        assert meeting is not None  # foreign key
         await _issue_minutes(ctx, meeting, kind, rule, replaces=current.id)

@@ -16,12 +16,13 @@ from app.services.conferences import child_ids_of, load_for_chair, touch
 from app.services.decisions import current_decisions, record_meeting_decisions
 from app.services.dissents import close_meeting_dissents, has_unresolved_dissent
 from app.services.journal import record_change
+from app.services.procedures import procedure_of
 
 
 async def _check_can_end(ctx: Ctx, conference: Conference) -> None:
     decided = {str(d.child_id) for d in await current_decisions(ctx, conference.id)}
     blockers = rules.end_blockers(
-        ctx.profile,
+        await procedure_of(ctx, conference),
         child_ids=[str(c) for c in await child_ids_of(ctx, conference.id)],
         decided_child_ids=decided,
         dissent_invited=conference.dissent_invited_at is not None,
@@ -37,10 +38,11 @@ async def _check_can_end(ctx: Ctx, conference: Conference) -> None:
         )
 
 
-def _start_appeal_window(ctx: Ctx, conference: Conference) -> None:
+async def _start_appeal_window(ctx: Ctx, conference: Conference) -> None:
     """The family's last day to appeal, counted from the anchor the profile's rule names."""
-    rule = ctx.profile.appeals.lodge_deadline
-    if ctx.profile.appeals.enabled and rule is not None:
+    appeals = (await procedure_of(ctx, conference)).appeals
+    rule = appeals.lodge_deadline
+    if appeals.enabled and rule is not None:
         started = deadline_rules.start(
             ctx.calendar,
             rule,
@@ -56,7 +58,7 @@ async def end_conference(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
     await _check_can_end(ctx, conference)
     conference.status = target
     conference.ended_at = ctx.now
-    _start_appeal_window(ctx, conference)
+    await _start_appeal_window(ctx, conference)
     touch(ctx, conference)
     await ctx.session.flush()
     await record_change(

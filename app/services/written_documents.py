@@ -26,6 +26,7 @@ from app.rules import dissent as rules
 from app.rules import written_step
 from app.services.conferences import child_ids_of
 from app.services.decisions import current_decisions
+from app.services.procedures import procedure_of
 
 
 async def meeting_children(ctx: Ctx, conference_id: uuid.UUID) -> list[written_step.MeetingChild]:
@@ -51,7 +52,7 @@ async def _outcomes_for(ctx: Ctx, dissent: Dissent) -> list[str]:
 async def check_dissent_form(ctx: Ctx, dissent: Dissent, conference: Conference, data: DissentFormIn) -> None:
     """England's form against the meeting: its date, its children and the recorded decision."""
     rules.check_submission(
-        ctx.profile,
+        await procedure_of(ctx, conference),
         discussed_with_line_manager=data.discussed_with_line_manager_and_safeguarding_lead,
         conference_date=data.conference_date,
         meeting_date=conference.meeting_date,
@@ -70,15 +71,16 @@ async def draft_for(
     ctx: Ctx, dissent: Dissent, conference: Conference
 ) -> DissentFormDraft | DissentLetterDraft:
     """The document the procedure's written step takes, filled with what the service knows."""
-    written_step.check_has_draft(ctx.profile)
-    if ctx.profile.dissent.written_step.document == "dissent_letter":
+    profile = await procedure_of(ctx, conference)
+    written_step.check_has_draft(profile)
+    if profile.dissent.written_step.document == "dissent_letter":
         return DissentLetterDraft(
             sender=LetterSenderDraft(
                 name=dissent.dissenter_name,
                 role=dissent.dissenter_role_title,
                 agency=dissent.dissenter_agency,
             ),
-            to=ctx.profile.dissent.review.reviewer_title,
+            to=profile.dissent.review.reviewer_title,
             reasons=dissent.reasons,
             signed_name=dissent.dissenter_name,
         )
