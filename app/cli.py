@@ -1,4 +1,4 @@
-"""The `dissent` command line: serve, migrate, worker, demo, token, openapi, audit."""
+"""The `dissent` command line: serve, migrate, worker, demo, token, openapi, audit, procedure."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from pathlib import Path
 import typer
 
 from app.cli_audit import audit_app
+from app.cli_procedure import procedure_app
 from app.config import get_settings
 
 app = typer.Typer(
     help="Conference Dissent & Appeals Service", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(procedure_app, name="procedure")
 
 
 @app.command()

@@ -181,3 +181,30 @@ def test_procedure_code_refusals(code: str, problem: str) -> None:
     with pytest.raises(RuleViolation) as caught:
         rules.procedure_code({"code": code}, authority_code="b", builtin_codes=BUILTINS)
     assert caught.value.code == problem
+
+
+# ---- the CLI ------------------------------------------------------------------------------
+
+
+def test_cli_validates_and_diffs_the_shipped_examples(tmp_path) -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    runner = CliRunner()
+    examples = Path(__file__).resolve().parents[2] / "examples" / "procedures"
+    for name in ("pan-sussex", "england-with-appeals"):
+        ok = runner.invoke(app, ["procedure", "validate", str(examples / f"{name}.json")])
+        assert ok.exit_code == 0, ok.output
+        assert "valid" in ok.output
+    shown = runner.invoke(app, ["procedure", "diff", str(examples / "pan-sussex.json")])
+    assert shown.exit_code == 0
+    assert "/dissent/written_step/deadline/calendar_days: added" not in shown.output
+    assert "/dissent/written_step/deadline/calendar_days: None -> 3" in shown.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"extends": "england-cp-conference", "dissent": {"review": {"ghost": 1}}}')
+    refused = runner.invoke(app, ["procedure", "validate", str(bad)])
+    assert refused.exit_code == 1
+    assert "/dissent/review/ghost: unknown_field" in refused.output
