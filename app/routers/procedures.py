@@ -143,7 +143,6 @@ async def list_procedure_versions(
             "description": "The guidance as JSON, or as an accessible HTML page for `Accept: text/html`",
             "content": {"text/html": {"schema": {"type": "string"}}},
         },
-        404: {"description": "No such authority"},
     },
 )
 async def get_procedure_guidance(
