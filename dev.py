@@ -77,6 +77,8 @@ def serve(extra: list[str]) -> int:
         print("AUTH_JWT_SECRET not set: using the development secret (never in production)")
     with_worker = "--no-worker" not in extra
     extra = [arg for arg in extra if arg != "--no-worker"]
+    if "--workers" not in extra:
+        extra += ["--workers", "1"]  # one process to follow while developing (`dissent serve`: one per core)
     port = "8000"
     for i, arg in enumerate(extra):
         if arg == "--port" and i + 1 < len(extra):
