@@ -63,6 +63,11 @@ def _stop(process: subprocess.Popen[bytes], name: str, *, interrupted: bool) -> 
         process.wait()
 
 
+def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `python -m ARGS` from the venv in the background."""
+    return subprocess.Popen([str(PYTHON), "-m", *args], cwd=ROOT, env=env)
+
+
 def serve(extra: list[str]) -> int:
     env = dict(os.environ)
     # The service's container image runs as production; this local run is development.
@@ -72,6 +77,8 @@ def serve(extra: list[str]) -> int:
         print("AUTH_JWT_SECRET not set: using the development secret (never in production)")
     with_worker = "--no-worker" not in extra
     extra = [arg for arg in extra if arg != "--no-worker"]
+    if "--workers" not in extra:
+        extra += ["--workers", "1"]  # one process to follow while developing (`dissent serve`: one per core)
     port = "8000"
     for i, arg in enumerate(extra):
         if arg == "--port" and i + 1 < len(extra):
@@ -86,10 +93,10 @@ def serve(extra: list[str]) -> int:
             "start with --no-worker to run the API alone",
             flush=True,
         )
-        worker = subprocess.Popen([str(PYTHON), "-m", "app.cli", "worker"], cwd=ROOT, env=env)
+        worker = spawn("app.cli", "worker", env=env)
     else:
         print("worker: not started (--no-worker): no deadline events, webhooks or audit sealing", flush=True)
-    api = subprocess.Popen([str(PYTHON), "-m", "app.cli", "serve", *extra], cwd=ROOT, env=env)
+    api = spawn("app.cli", "serve", *extra, env=env)
     interrupted, warned = False, False
     try:
         while api.poll() is None:

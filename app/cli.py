@@ -23,23 +23,29 @@ app.add_typer(procedure_app, name="procedure")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
     port: int = typer.Option(8000, help="Port"),
-    workers: int = typer.Option(1, help="Worker processes"),
+    workers: int | None = typer.Option(
+        None, help="Worker processes (default: WEB_CONCURRENCY, else one per core)", show_default=False
+    ),
 ) -> None:
-    """Run the API with uvicorn."""
+    """Run the API with uvicorn (uvloop and httptools; no access log)."""
     import uvicorn
 
+    from app.observability import configure_logging
+    from app.server import PROTOCOL, default_workers
+
+    configure_logging(get_settings().log_level)  # the supervisor's own lines, as JSON like the rest
     uvicorn.run(
         "app.main:app_factory",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or default_workers(),
         access_log=False,
         log_config=None,
-        # h11, because its request-head limit is configurable (httptools has none: a 32 MB
-        # header was read whole); the app also answers 431 past MAX_HEADER_BYTES.
-        http="h11",
-        h11_max_incomplete_event_size=get_settings().max_header_bytes,
+        loop="uvloop",
+        # httptools, with the request head capped by the protocol (app/server.py); the app
+        # also answers 431 past MAX_HEADER_BYTES.
+        http=PROTOCOL,
     )
 
 

@@ -108,7 +108,7 @@ def check_attendee(*, kind: str, agency: str | None) -> None:
     if kind == "professional" and agency is None:
         raise RuleViolation(
             "a professional attends for an agency: agency is required",
-            errors=[{"loc": ["body", "agency"], "msg": "required for a professional", "type": "missing"}],
+            errors=[{"loc": ["body", "agency"], "msg": "required for a professional", "type": "value_error"}],
         )
 
 

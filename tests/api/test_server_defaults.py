@@ -41,16 +41,25 @@ def test_dev_py_serve_runs_as_development(monkeypatch):
     assert spec is not None and spec.loader is not None
     dev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(dev)
-    seen: list[dict[str, str]] = []
+    seen: list[tuple[tuple[str, ...], dict[str, str]]] = []
 
     def run(*args: str, env: dict[str, str] | None = None) -> int:
-        seen.append(dict(env or {}))
+        seen.append((args, dict(env or {})))
         return 0
 
+    def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        # Record what would start, and start something that ends at once instead: the test
+        # must never leave a real API or worker running.
+        seen.append((args, dict(env)))
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
     monkeypatch.setattr(dev, "run", run)
+    monkeypatch.setattr(dev, "spawn", spawn)
     monkeypatch.delenv("ENVIRONMENT", raising=False)
     assert dev.serve([]) == 0
-    assert seen and all(env.get("ENVIRONMENT") == "development" for env in seen)
+    started = [args[:2] for args, _ in seen]
+    assert ("app.cli", "serve") in started and ("app.cli", "worker") in started
+    assert all(env.get("ENVIRONMENT") == "development" for _, env in seen)
 
 
 # ---- 415 for a body that is not JSON ----------------------------------------------------------
