@@ -38,6 +38,7 @@ from tests.api.test_dissents import (
     submit,
     unresolved,
 )
+from tests.api.test_procedures import example
 from tests.support import Caller, Meeting, expect
 
 N = 50
@@ -313,4 +314,26 @@ def test_fifty_withdrawals_under_one_etag_withdraw_once(api, db, race_settings):
     stored_now = stored(db, "dissent", "status", "version", id=uuid.UUID(d["id"]))
     assert stored_now == [("withdrawn", d["version"] + 1)]
     one_change(db, m.authority, "dissent.withdrawn", d["id"])
+    chain_verifies(m, db)
+
+
+def test_fifty_adoptions_under_one_etag_adopt_one_procedure_version(api, db, race_settings):
+    m = begin(api, ENGLAND)
+    definition = example("pan-sussex")
+    match = {"If-Match": '"1"'}  # the built-in profile is version 1
+
+    responses = race(
+        race_settings,
+        m.admin,
+        "PUT",
+        f"/v1/authorities/{m.authority}/procedure",
+        json=definition,
+        headers=match,
+    )
+
+    won = one_winner(responses, 201, (412, "precondition_failed"))
+    assert won.json()["version"] == 2
+    versions = stored(db, "procedure_version", "id", "version", authority_id=authority_id(db, m.authority))
+    assert [version for _, version in versions] == [2]
+    one_change(db, m.authority, "procedure.adopted", str(versions[0][0]))
     chain_verifies(m, db)
