@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import col, func, select
 
 from app.context import Ctx
@@ -82,11 +82,13 @@ class OverdueItem(BaseModel):
     kind: DeadlineKind
     subject_kind: str
     subject_id: uuid.UUID
-    conference_id: uuid.UUID | None
+    conference_id: uuid.UUID
     due_date: date
     due_at: datetime
     days_overdue: int
     responsible_role: str
+    procedure_code: str = Field(description="The procedure the step's conference runs under")
+    procedure_version: int = Field(description="Its version: the deadline rules the step follows")
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -289,10 +291,12 @@ async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Ove
         col(Deadline.subject_kind) == "dissent", col(Dissent.status).in_([s.value for s in OPEN_STATUSES])
     )
     open_appeal = sa.and_(col(Deadline.subject_kind) == "appeal", col(Appeal.status) == "lodged")
+    conference_id = func.coalesce(Dissent.conference_id, Appeal.conference_id)
     query = (
-        select(Deadline, Dissent.conference_id, Appeal.conference_id)
+        select(Deadline, conference_id, Conference.procedure_code, Conference.procedure_version)
         .outerjoin(Dissent, col(Dissent.id) == Deadline.subject_id)
         .outerjoin(Appeal, col(Appeal.id) == Deadline.subject_id)
+        .join(Conference, col(Conference.id) == conference_id)
         .where(
             Deadline.authority_id == ctx.authority.id,
             *past_due_sql(ctx.now),
@@ -307,12 +311,14 @@ async def overdue(ctx: Ctx, *, limit: int, cursor: str | None) -> tuple[list[Ove
             kind=DeadlineKind(d.kind),
             subject_kind=d.subject_kind,
             subject_id=d.subject_id,
-            conference_id=dissent_conference or appeal_conference,
+            conference_id=conference,
             due_date=d.due_date,
             due_at=d.due_at,
             days_overdue=(today - d.due_date).days,
             responsible_role=d.responsible_role,
+            procedure_code=procedure_code,
+            procedure_version=procedure_version,
         )
-        for d, dissent_conference, appeal_conference in rows
+        for d, conference, procedure_code, procedure_version in rows
     ]
     return items, next_cursor

@@ -50,6 +50,8 @@ OVERDUE_FIELDS = [
     "due_at",
     "days_overdue",
     "responsible_role",
+    "procedure_code",
+    "procedure_version",
 ]
 NOW = "2025-12-10T12:00:00Z"
 
@@ -772,6 +774,8 @@ def test_overdue_lists_open_steps_but_never_the_step_that_lapses(api):
             "due_at": "2025-11-20T23:59:59.999999Z",
             "days_overdue": 20,
             "responsible_role": "reviewer",
+            "procedure_code": "england-cp-conference",  # the version its deadlines follow
+            "procedure_version": 1,
         }
     ]
     # After d7's written step passes too (and before anything lapses it), it is still not listed.
