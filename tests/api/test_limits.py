@@ -43,8 +43,8 @@ from tests.api.test_authz_matrix import (
     build_world,
     complaint_body,
     conference_body,
+    minimal_submission,
     route_entries,
-    submission,
 )
 from tests.conftest import TEST_SECRET
 from tests.support import create_child, dissent_letter, expect
@@ -427,7 +427,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/dissents/{dissent_id}/written-submission"): Case(
         # twenty entries, each the meeting's child by id (the form is checked against the meeting)
         "professional",
-        lambda w: {**submission(), "children": [{"child_id": w.ids["child_id"], "name": "n"}] * 20},
+        lambda w: {**minimal_submission(), "children": [{"child_id": w.ids["child_id"], "name": "n"}] * 20},
     ),
     # The written step's other document: a second body for the same route ("#" and a name).
     ("POST", "/v1/dissents/{dissent_id}/written-submission#letter"): Case(
