@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,10 @@ class Api:
     def set_clock(self, iso: str) -> None:
         r = self.system_admin().put("/v1/test-clock", json={"now": iso})
         assert r.status_code == 200, r.text
+
+
+PROBLEM = "application/problem+json"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def expect(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -296,6 +301,72 @@ def as_utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# ---- cross-cutting platform checks (SPEC §4 to §7, §11) ----------------------------------------
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """A problem+json answer with the RFC 9457 members and no stack trace."""
+    body = expect(response, status, code)
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert {"type", "title", "status", "detail", "code"} <= set(body), body
+    assert body["status"] == status
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    return body
+
+
+def count(db: Any, table: str) -> int:
+    return int(rows(db, f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+def counts(db: Any, *tables: str) -> dict[str, int]:
+    return {t: count(db, t) for t in tables}
+
+
+def seqs(db: Any, authority: str) -> list[int]:
+    return [
+        int(r[0])
+        for r in rows(
+            db,
+            "SELECT e.seq FROM event e JOIN authority a ON a.id = e.authority_id WHERE a.code = :c "
+            "ORDER BY e.seq",
+            c=authority,
+        )
+    ]
+
+
+def record_system(api: Api, authority: str, sub: str = "record-system") -> Caller:
+    return api.as_(sub, "record_system", authority=authority)
+
+
+def schedule(
+    api: Api,
+    authority: str,
+    child_ids: list[str],
+    *,
+    chair_id: str = "chair-1",
+    start: str = "2025-12-18T10:00:00Z",
+    meeting_type: str = "initial_conference",
+) -> str:
+    body = {
+        "meeting_type": meeting_type,
+        "scheduled_start": start,
+        "chair_id": chair_id,
+        "chair_name": f"Chair {chair_id}",
+        "child_ids": child_ids,
+    }
+    return str(expect(record_system(api, authority).post("/v1/conferences", json=body), 201)["id"])
+
+
+def child_body(**extra: Any) -> dict[str, Any]:
+    return {
+        "external_ref": f"REF-{uuid.uuid4().hex[:8]}",
+        "given_name": "Riley",
+        "family_name": "Example",
+        "date_of_birth": "2019-05-14",
+        **extra,
+    }
 
 
 # ---- request bodies ----------------------------------------------------------------------------
