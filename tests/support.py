@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.models.authority import Authority
+from app.models.platform import AuditEntry, Event
 from app.security import mint_token
 
 PROFILES = ("england-cp-conference", "scotland-cppm-carm", "scotland-cppm-registration")
@@ -75,6 +79,10 @@ class Api:
     def set_clock(self, iso: str) -> None:
         r = self.system_admin().put("/v1/test-clock", json={"now": iso})
         assert r.status_code == 200, r.text
+
+
+PROBLEM = "application/problem+json"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def expect(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -244,9 +252,124 @@ def make_meeting(
     return meeting
 
 
+def begin(api: Api, profile: str, *, day: str = "2025-12-18", children: int = 1) -> Meeting:
+    """A meeting started at 10:00Z on `day` (the test clock pins the meeting date)."""
+    api.set_clock(f"{day}T10:00:00Z")
+    m = make_meeting(api, profile, children=children, scheduled_start=f"{day}T10:00:00Z")
+    m.extras["day"] = day
+    m.start()
+    return m
+
+
+# ---- the database, read back -------------------------------------------------------------------
+
+
 def rows(db: sa.Connection, sql: str, **params: Any) -> list[Any]:
     db.rollback()  # see the latest committed state
     return list(db.execute(sa.text(sql), params).all())
+
+
+def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
+    db.rollback()  # see the latest committed state
+    return list(db.execute(stmt).all())
+
+
+def events(db: sa.Connection, authority: str, type_: str | None = None) -> list[Any]:
+    """The authority's outbox events (seq, type, subject and data), oldest first."""
+    e, a = Event.__table__, Authority.__table__
+    stmt = (
+        sa.select(e.c.seq, e.c.type, e.c.subject_kind, e.c.subject_id, e.c.data)
+        .join(a, a.c.id == e.c.authority_id)
+        .where(a.c.code == authority)
+        .order_by(e.c.seq)
+    )
+    if type_ is not None:
+        stmt = stmt.where(e.c.type == type_)
+    return fetch(db, stmt)
+
+
+def audits(db: sa.Connection, authority: str, action: str) -> list[Any]:
+    """The authority's audit entries for `action`, in the order they were written."""
+    t = AuditEntry.__table__
+    return fetch(
+        db, sa.select(t).where(t.c.authority_code == authority, t.c.action == action).order_by(t.c.id)
+    )
+
+
+def as_utc(value: datetime | str) -> datetime:
+    """A stored datetime or an API timestamp, as an aware UTC datetime (naive means UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# ---- cross-cutting platform checks (SPEC §4 to §7, §11) ----------------------------------------
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """A problem+json answer with the RFC 9457 members and no stack trace."""
+    body = expect(response, status, code)
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert {"type", "title", "status", "detail", "code"} <= set(body), body
+    assert body["status"] == status
+    assert "Traceback" not in response.text and 'File "' not in response.text
+    return body
+
+
+def count(db: Any, table: str) -> int:
+    return int(rows(db, f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+def counts(db: Any, *tables: str) -> dict[str, int]:
+    return {t: count(db, t) for t in tables}
+
+
+def seqs(db: Any, authority: str) -> list[int]:
+    return [
+        int(r[0])
+        for r in rows(
+            db,
+            "SELECT e.seq FROM event e JOIN authority a ON a.id = e.authority_id WHERE a.code = :c "
+            "ORDER BY e.seq",
+            c=authority,
+        )
+    ]
+
+
+def record_system(api: Api, authority: str, sub: str = "record-system") -> Caller:
+    return api.as_(sub, "record_system", authority=authority)
+
+
+def schedule(
+    api: Api,
+    authority: str,
+    child_ids: list[str],
+    *,
+    chair_id: str = "chair-1",
+    start: str = "2025-12-18T10:00:00Z",
+    meeting_type: str = "initial_conference",
+) -> str:
+    body = {
+        "meeting_type": meeting_type,
+        "scheduled_start": start,
+        "chair_id": chair_id,
+        "chair_name": f"Chair {chair_id}",
+        "child_ids": child_ids,
+    }
+    return str(expect(record_system(api, authority).post("/v1/conferences", json=body), 201)["id"])
+
+
+def child_body(**extra: Any) -> dict[str, Any]:
+    return {
+        "external_ref": f"REF-{uuid.uuid4().hex[:8]}",
+        "given_name": "Riley",
+        "family_name": "Example",
+        "date_of_birth": "2019-05-14",
+        **extra,
+    }
+
+
+# ---- request bodies ----------------------------------------------------------------------------
 
 
 def dissent_letter(day: str, **changes: Any) -> dict[str, Any]:
@@ -261,3 +384,65 @@ def dissent_letter(day: str, **changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
+
+
+# The professional's details on England's Dissent Form.
+FORM_PROFESSIONAL: dict[str, Any] = {
+    "name": "Pat Prof",
+    "role": "Health visitor",
+    "agency": "NHS",
+    "agency_address": "1 High Street, Townsville",
+    "phone": "01234 567890",
+    "email": "pat.prof@example.org",
+}
+
+
+def dissent_form(day: str, **changes: Any) -> dict[str, Any]:
+    """England's Dissent Form about the meeting on `day`, signed that day. `changes` replace
+    whole top-level fields (for other professional details: `professional=FORM_PROFESSIONAL | {...}`)."""
+    body: dict[str, Any] = {
+        "professional": dict(FORM_PROFESSIONAL),
+        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
+        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
+        "conference_date": day,
+        "child_subject_to_plan": True,
+        "discussed_with_line_manager_and_safeguarding_lead": True,
+        "rationale": "The evidence does not show the threshold is met.",
+        "signed_name": "Pat Prof",
+        "signed_on": day,
+    }
+    body.update(changes)
+    return body
+
+
+LETTER_FIELDS = {"signed_on", "signed_name", "reasons"}
+
+
+def submission(profile: str, day: str, **changes: Any) -> dict[str, Any]:
+    """The written step's body for `profile` about the meeting on `day`: CARM's letter to the
+    reviewer (only the changes a letter has: signed_on, signed_name, reasons), else the form."""
+    if profile == "scotland-cppm-carm":
+        return dissent_letter(day, **{k: v for k, v in changes.items() if k in LETTER_FIELDS})
+    return dissent_form(day, **changes)
+
+
+def review_decision_body(
+    m: Meeting, outcome: str = "uphold", *, informant: str = "Lee Social Worker", **changes: Any
+) -> dict[str, Any]:
+    """A reviewer's decision on a dissent (CARM names who tells the family); a change of None
+    drops the field."""
+    body: dict[str, Any] = {"outcome": outcome, "written_note": "The reviewer looked at the dissent."}
+    if m.profile == "scotland-cppm-carm":
+        body["family_informant"] = {"name": informant, "role": "Lead social worker"}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def decide(m: Meeting, dissent_id: str, outcome: str = "uphold", **changes: Any) -> dict[str, Any]:
+    """The reviewer decides the dissent (see `review_decision_body`); it must succeed."""
+    return expect(
+        m.reviewer.post(
+            f"/v1/dissents/{dissent_id}/review-decision", json=review_decision_body(m, outcome, **changes)
+        ),
+        200,
+    )

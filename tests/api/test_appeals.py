@@ -15,9 +15,8 @@ from app.models.appeal import Appeal, Complaint
 from app.models.authority import Authority
 from app.models.conference import Conference, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, Dissent
-from app.models.platform import AuditEntry, Event
 from app.profiles import get_profile
-from tests.support import Api, Caller, Meeting, create_child, expect, make_meeting
+from tests.support import Api, Caller, Meeting, audits, create_child, events, expect, fetch, make_meeting
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -102,11 +101,6 @@ def respond(
     )
 
 
-def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
-    db.rollback()  # see the latest committed state
-    return list(db.execute(stmt).all())
-
-
 def appeal_rows(db: sa.Connection, authority: str) -> list[Any]:
     t, a = Appeal.__table__, Authority.__table__
     return fetch(
@@ -124,26 +118,6 @@ def appeal_row(db: sa.Connection, appeal_id: str) -> Any:
 def deadline_rows(db: sa.Connection, subject_id: str) -> list[Any]:
     t = Deadline.__table__
     return fetch(db, sa.select(t).where(t.c.subject_id == uuid.UUID(subject_id)))
-
-
-def events(db: sa.Connection, authority: str, type_: str | None = None) -> list[Any]:
-    e, a = Event.__table__, Authority.__table__
-    stmt = (
-        sa.select(e.c.seq, e.c.type, e.c.subject_kind, e.c.subject_id, e.c.data)
-        .join(a, a.c.id == e.c.authority_id)
-        .where(a.c.code == authority)
-        .order_by(e.c.seq)
-    )
-    if type_ is not None:
-        stmt = stmt.where(e.c.type == type_)
-    return fetch(db, stmt)
-
-
-def audits(db: sa.Connection, authority: str, action: str) -> list[Any]:
-    t = AuditEntry.__table__
-    return fetch(
-        db, sa.select(t).where(t.c.authority_code == authority, t.c.action == action).order_by(t.c.id)
-    )
 
 
 def count(db: sa.Connection, model: Any, authority: str) -> int:

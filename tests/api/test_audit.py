@@ -24,7 +24,7 @@ from app.config import Settings
 from app.db import sync_url
 from app.models.platform import AuditChainHead, AuditEntry, Event
 from app.services.audit import seal_with
-from tests.support import Api, Caller, create_authority, create_child, expect, make_meeting
+from tests.support import Api, Caller, as_utc, create_authority, create_child, expect, fetch, make_meeting
 
 ENGLAND = "england-cp-conference"
 GENESIS = "0" * 64
@@ -33,11 +33,6 @@ KEYS = Settings(environment="test").audit_keys  # what the test app seals with
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-
-
-def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
-    db.rollback()  # see the latest committed state
-    return list(db.execute(stmt).all())
 
 
 def chain(db: sa.Connection, key: str) -> list[Any]:
@@ -73,12 +68,6 @@ def admin_of(api: Api, authority: str) -> Caller:
 
 def record_of(api: Api, authority: str) -> Caller:
     return api.as_("record-system", "record_system", authority=authority)
-
-
-def as_utc(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def recomputed_hash(prev_hash: str, row: Any) -> str:

@@ -39,14 +39,15 @@ from app.security import mint_token
 from tests.conftest import TEST_SECRET
 from tests.support import (
     CATEGORY,
+    FORM_PROFESSIONAL,
     Api,
     Meeting,
     create_authority,
     create_child,
-    dissent_letter,
     expect,
     make_meeting,
     rows,
+    submission,
 )
 
 
@@ -267,7 +268,9 @@ def build_world(api: Api, profile: str, stage: str) -> World:
         if profile == REGISTRATION:
             expect(m.chair.post(f"{dissent}/referral", json={"note": "Referred in writing"}), 200)
         else:
-            expect(m.professional.post(f"{dissent}/written-submission", json=submission(profile)), 200)
+            expect(
+                m.professional.post(f"{dissent}/written-submission", json=minimal_submission(profile)), 200
+            )
     if level >= STAGES.index("under_review") and stage != "full" and profile == ENGLAND:
         expect(m.reviewer.post(f"{dissent}/review-meeting", json=review_meeting()), 200)
     if level >= STAGES.index("decided") and stage != "full":
@@ -290,27 +293,9 @@ def build_world(api: Api, profile: str, stage: str) -> World:
 # ---- minimal valid bodies ---------------------------------------------------------------------
 
 
-def submission(profile: str = ENGLAND) -> dict[str, Any]:
-    if profile == CARM:  # CARM's written step is a letter to the reviewer
-        return dissent_letter(DAY)
-    return {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": DAY,
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": "The evidence does not show the threshold is met.",
-        "signed_name": "Pat Prof",
-        "signed_on": DAY,
-    }
+def minimal_submission(profile: str = ENGLAND) -> dict[str, Any]:
+    """The written step's body for `profile` about the meeting on DAY."""
+    return submission(profile, DAY, professional=FORM_PROFESSIONAL | {"agency_address": "1 High Street"})
 
 
 def review_meeting() -> dict[str, Any]:
@@ -446,7 +431,7 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         "dissent_raised", body=lambda w, r: {"reason": "Changed my mind."}
     ),
     ("POST", "/v1/dissents/{dissent_id}/written-submission"): Scenario(
-        "ended", ENGLAND, body=lambda w, r: submission()
+        "ended", ENGLAND, body=lambda w, r: minimal_submission()
     ),
     ("POST", "/v1/dissents/{dissent_id}/referral"): Scenario(
         "ended", body=lambda w, r: {"note": "Referred in writing."}

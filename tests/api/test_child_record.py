@@ -12,8 +12,21 @@ import pytest
 import sqlalchemy as sa
 
 from app.models.dissent import ChildRecordEntry
-from app.models.platform import AuditEntry
-from tests.support import CATEGORY, Api, Caller, Meeting, create_child, dissent_letter, expect, make_meeting
+from tests.support import (
+    CATEGORY,
+    Api,
+    Caller,
+    Meeting,
+    as_utc,
+    audits,
+    begin,
+    create_child,
+    decide,
+    expect,
+    fetch,
+    make_meeting,
+    submission,
+)
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -23,14 +36,6 @@ ENTRY_KEYS = {"id", "kind", "occurred_at", "conference_id", "source_id", "summar
 
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-def begin(api: Api, profile: str, *, children: int = 1, day: str = DAY) -> Meeting:
-    api.set_clock(f"{day}T10:00:00Z")
-    m = make_meeting(api, profile, children=children, scheduled_start=f"{day}T10:00:00Z")
-    m.extras["day"] = day
-    m.start()
-    return m
 
 
 def finish(m: Meeting, outcome: str = "register", at: str | None = None) -> None:
@@ -49,67 +54,23 @@ def kinds(caller: Caller, child_id: str) -> list[str]:
     return [e["kind"] for e in record(caller, child_id)["items"]]
 
 
-def as_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def submission(m: Meeting) -> dict[str, Any]:
-    if m.profile == "scotland-cppm-carm":  # CARM's written step is a letter to the reviewer
-        return dissent_letter(m.extras["day"])
-    return {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street, Townsville",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": m.extras["day"],
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": "The evidence does not show the threshold is met.",
-        "signed_name": "Pat Prof",
-        "signed_on": m.extras["day"],
-    }
-
-
 def take_to_review(m: Meeting, dissent_id: str) -> None:
     """The profile's written step (and england's review meeting) for an unresolved dissent."""
     url = f"/v1/dissents/{dissent_id}"
     if m.profile == REGISTRATION:
         expect(m.chair.post(f"{url}/referral", json={"note": "Referred in writing"}), 200)
         return
-    submitted = expect(m.professional.post(f"{url}/written-submission", json=submission(m)), 200)
+    submitted = expect(
+        m.professional.post(f"{url}/written-submission", json=submission(m.profile, m.extras["day"])), 200
+    )
     if m.profile == ENGLAND:  # held once the written dissent has arrived
         body = {"held_on": submitted["submitted_at"][:10], "members": ["IRO Service Manager"]}
         expect(m.reviewer.post(f"{url}/review-meeting", json=body), 200)
 
 
-def decide(m: Meeting, dissent_id: str, outcome: str = "uphold", **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"outcome": outcome, "written_note": f"Review note: {outcome}.", **extra}
-    if m.profile == CARM:
-        body["family_informant"] = {"name": "Lee Social Worker", "role": "Lead social worker"}
-    return expect(m.reviewer.post(f"/v1/dissents/{dissent_id}/review-decision", json=body), 200)
-
-
-def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
-    db.rollback()  # see the latest committed state
-    return list(db.execute(stmt).all())
-
-
 def stored_entries(db: sa.Connection, child_id: str) -> list[Any]:
     t = ChildRecordEntry.__table__
     return fetch(db, sa.select(t).where(t.c.child_id == uuid.UUID(child_id)))
-
-
-def audits(db: sa.Connection, authority: str, action: str) -> list[Any]:
-    t = AuditEntry.__table__
-    return fetch(
-        db, sa.select(t).where(t.c.authority_code == authority, t.c.action == action).order_by(t.c.id)
-    )
 
 
 def change_category_record(api: Api) -> tuple[Meeting, dict[str, Any]]:
@@ -123,7 +84,13 @@ def change_category_record(api: Api) -> tuple[Meeting, dict[str, Any]]:
     api.set_clock("2025-12-19T09:00:00Z")
     take_to_review(m, raised["id"])
     api.set_clock("2025-12-22T15:00:00Z")
-    decided = decide(m, raised["id"], "change_category", new_categories=["domestic_abuse", "neglect"])
+    decided = decide(
+        m,
+        raised["id"],
+        "change_category",
+        written_note="Review note: change_category.",
+        new_categories=["domestic_abuse", "neglect"],
+    )
     return m, decided
 
 
@@ -247,7 +214,7 @@ def test_any_dissent_decision_adds_a_review_note_only_to_the_children_it_concern
     api.set_clock("2025-12-19T09:00:00Z")
     take_to_review(m, raised["id"])
     api.set_clock("2025-12-19T15:00:00Z")
-    decide(m, raised["id"], "uphold")
+    decide(m, raised["id"], "uphold", written_note="Review note: uphold.")
     items = record(m.record, m.child_ids[1])["items"]
     assert [e["kind"] for e in items] == ["review_note", "decision"]
     assert items[0]["source_id"] == raised["id"] and items[0]["text"] == "Review note: uphold."
@@ -283,7 +250,7 @@ def test_appeal_response_goes_on_the_record_newest_first(api, db):
         201,
     )
     api.set_clock("2025-12-23T10:00:00Z")
-    decide(m, raised["id"], "uphold")
+    decide(m, raised["id"], "uphold", written_note="Review note: uphold.")
     assert kinds(m.record, m.child_ids[0]) == ["review_note", "decision"]  # lodging adds nothing
     api.set_clock("2026-01-05T10:00:00Z")
     expect(

@@ -92,7 +92,7 @@ def attendee(
     } | fields
 
 
-def decide(m: Meeting, child_id: str, outcome: str, categories: list[str]):  # type: ignore[no-untyped-def]
+def conference_decision(m: Meeting, child_id: str, outcome: str, categories: list[str]):  # type: ignore[no-untyped-def]
     return m.chair.post(
         f"{m.url}/decisions", json={"child_id": child_id, "outcome": outcome, "categories": categories}
     )
@@ -418,10 +418,10 @@ def test_end_twice_and_start_after_end_are_refused(api) -> None:
 
 def test_decisions_only_while_in_progress(api, db) -> None:
     m = make_meeting(api)
-    expect(decide(m, m.child_ids[0], "register", ["NEG"]), 409, "conference_not_in_progress")
+    expect(conference_decision(m, m.child_ids[0], "register", ["NEG"]), 409, "conference_not_in_progress")
     assert current_decisions(db, m.conference_id) == []
     m2 = ended_meeting(api, "england-cp-conference")
-    expect(decide(m2, m2.child_ids[0], "not_register", []), 409, "conference_not_in_progress")
+    expect(conference_decision(m2, m2.child_ids[0], "not_register", []), 409, "conference_not_in_progress")
     assert [d.outcome for d in current_decisions(db, m2.conference_id)] == ["register"]
 
 
@@ -429,8 +429,8 @@ def test_decision_for_a_child_not_in_the_meeting_is_refused(api, db) -> None:
     m = make_meeting(api)
     m.start()
     outsider = create_child(api, m.authority)
-    expect(decide(m, outsider, "register", ["NEG"]), 422, "child_not_in_conference")
-    expect(decide(m, str(uuid.uuid4()), "register", ["NEG"]), 422, "child_not_in_conference")
+    expect(conference_decision(m, outsider, "register", ["NEG"]), 422, "child_not_in_conference")
+    expect(conference_decision(m, str(uuid.uuid4()), "register", ["NEG"]), 422, "child_not_in_conference")
     assert current_decisions(db, m.conference_id) == []
 
 
@@ -452,34 +452,34 @@ def test_decision_category_rules(
 ) -> None:
     m = make_meeting(api, profile)
     m.start()
-    expect(decide(m, m.child_ids[0], outcome, categories), 422, code)
+    expect(conference_decision(m, m.child_ids[0], outcome, categories), 422, code)
     assert current_decisions(db, m.conference_id) == []
 
 
 def test_scotland_records_several_areas_of_concern(api) -> None:
     m = make_meeting(api, "scotland-cppm-carm")
     m.start()
-    data = expect(decide(m, m.child_ids[0], "register", ["neglect", "domestic_abuse"]), 200)
+    data = expect(conference_decision(m, m.child_ids[0], "register", ["neglect", "domestic_abuse"]), 200)
     assert data["decisions"][0]["categories"] == ["neglect", "domestic_abuse"]
 
 
 def test_unknown_outcome_is_refused(api) -> None:
     m = make_meeting(api)
     m.start()
-    expect(decide(m, m.child_ids[0], "overturn", []), 422, "validation_error")
+    expect(conference_decision(m, m.child_ids[0], "overturn", []), 422, "validation_error")
 
 
 def test_decision_is_replaceable_while_in_progress(api, db) -> None:
     m = make_meeting(api, "england-cp-conference", children=2)
     m.start()
-    first = expect(decide(m, m.child_ids[0], "register", ["NEG"]), 200)
+    first = expect(conference_decision(m, m.child_ids[0], "register", ["NEG"]), 200)
     assert [d["outcome"] for d in first["decisions"]] == ["register"]
     assert first["decisions"][0]["outcome_label"] == "Child Protection Plan started"
-    second = expect(decide(m, m.child_ids[0], "not_register", []), 200)
+    second = expect(conference_decision(m, m.child_ids[0], "not_register", []), 200)
     assert [(d["child_id"], d["outcome"], d["categories"]) for d in second["decisions"]] == [
         (m.child_ids[0], "not_register", [])
     ]
-    expect(decide(m, m.child_ids[1], "register", ["EMO"]), 200)
+    expect(conference_decision(m, m.child_ids[1], "register", ["EMO"]), 200)
     stored = current_decisions(db, m.conference_id)
     per_child: dict[str, list[str]] = {}
     for d in stored:
@@ -497,7 +497,7 @@ def test_end_refused_while_a_child_lacks_a_decision(api, db) -> None:
     expect(m.chair.post(f"{m.url}/dissent-invitation"), 200)
     body = expect(m.chair.post(f"{m.url}/end"), 409, "decisions_missing")
     assert m.child_ids[0] in body["detail"] and m.child_ids[1] in body["detail"]
-    expect(decide(m, m.child_ids[0], "register", ["NEG"]), 200)
+    expect(conference_decision(m, m.child_ids[0], "register", ["NEG"]), 200)
     body = expect(m.chair.post(f"{m.url}/end"), 409, "decisions_missing")
     assert m.child_ids[1] in body["detail"] and m.child_ids[0] not in body["detail"]
     assert conference_row(db, m.conference_id).status == "in_progress"

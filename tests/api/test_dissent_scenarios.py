@@ -13,17 +13,12 @@ from tests.api.test_dissents import (
     CARM,
     ENGLAND,
     REGISTRATION,
-    as_utc,
-    begin,
     deadline,
     decision_rows,
     dissent_url,
-    events,
-    expect,
-    fetch,
     show,
-    submission,
 )
+from tests.support import as_utc, begin, events, expect, fetch, submission
 
 
 def history(body: dict) -> list[str]:
@@ -77,10 +72,13 @@ def test_england_dissent_from_conference_to_reconvened_conference(api, db):
     # Monday 22 December: a first attempt without the line-manager discussion is refused.
     api.set_clock("2025-12-22T11:00:00Z")
     url = dissent_url(d["id"], "written-submission")
-    r = m.professional.post(url, json=submission(m, discussed_with_line_manager_and_safeguarding_lead=False))
+    r = m.professional.post(
+        url,
+        json=submission(m.profile, m.extras["day"], discussed_with_line_manager_and_safeguarding_lead=False),
+    )
     expect(r, 422, "line_manager_discussion_required")
     seq = last_seq(db, m.authority)
-    body = expect(m.professional.post(url, json=submission(m)), 200)
+    body = expect(m.professional.post(url, json=submission(m.profile, m.extras["day"])), 200)
     assert new_event_types(db, m.authority, seq) == ["dissent.submitted"]
     assert body["status"] == "submitted"
     assert kinds_and_statuses(body) == {"written_submission": "met", "review_meeting": "pending"}
@@ -190,7 +188,9 @@ def test_scotland_carm_dissent_from_meeting_to_changed_areas_of_concern(api, db)
     body = expect(
         m.professional.post(
             dissent_url(d["id"], "written-submission"),
-            json=submission(m, discussed_with_line_manager_and_safeguarding_lead=False),
+            json=submission(
+                m.profile, m.extras["day"], discussed_with_line_manager_and_safeguarding_lead=False
+            ),
         ),
         200,
     )
@@ -282,7 +282,9 @@ def test_scotland_registration_dissent_from_meeting_to_upheld_registration(api, 
     assert "skipped 2025-12-25 Christmas Day, 2025-12-26 Boxing Day" in referral["explanation"]
     # The dissenter has no written step of their own in this procedure.
     expect(
-        m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m)),
+        m.professional.post(
+            dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+        ),
         409,
         "invalid_transition",
     )

@@ -15,17 +15,23 @@ import sqlalchemy as sa
 from app.models.authority import Authority
 from app.models.conference import Conference, Decision
 from app.models.dissent import ChildRecordEntry, Deadline, Dissent
-from app.models.platform import AuditEntry, Event
 from tests.support import (
     CATEGORY,
     PROFILES,
     Api,
     Caller,
     Meeting,
+    as_utc,
+    audits,
+    begin,
     create_child,
-    dissent_letter,
+    decide,
+    events,
     expect,
+    fetch,
     make_meeting,
+    review_decision_body,
+    submission,
 )
 
 ENGLAND = "england-cp-conference"
@@ -34,15 +40,6 @@ REGISTRATION = "scotland-cppm-registration"
 DEADLINE_KEYS = {"kind", "due_at", "due_date", "status", "met_at", "explanation"}
 
 # ---- helpers ------------------------------------------------------------------------------
-
-
-def begin(api: Api, profile: str, *, day: str = "2025-12-18", children: int = 1) -> Meeting:
-    """A meeting started at 10:00Z on `day` (the test clock pins the meeting date)."""
-    api.set_clock(f"{day}T10:00:00Z")
-    m = make_meeting(api, profile, children=children, scheduled_start=f"{day}T10:00:00Z")
-    m.extras["day"] = day
-    m.start()
-    return m
 
 
 def finish(m: Meeting, outcome: str = "register") -> dict[str, Any]:
@@ -75,35 +72,13 @@ def deadline(d: dict[str, Any], kind: str) -> dict[str, Any]:
     return found[0]
 
 
-def submission(m: Meeting, **changes: Any) -> dict[str, Any]:
-    if m.profile == CARM:  # CARM's written step is a letter to the reviewer
-        letter_changes = {k: v for k, v in changes.items() if k in {"signed_on", "signed_name", "reasons"}}
-        return dissent_letter(m.extras["day"], **letter_changes)
-    body: dict[str, Any] = {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street, Townsville",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": m.extras["day"],
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": "The evidence does not show the threshold is met.",
-        "signed_name": "Pat Prof",
-        "signed_on": m.extras["day"],
-    }
-    body.update(changes)
-    return body
-
-
 def submit(m: Meeting, dissent_id: str, **changes: Any) -> dict[str, Any]:
     return expect(
-        m.professional.post(dissent_url(dissent_id, "written-submission"), json=submission(m, **changes)), 200
+        m.professional.post(
+            dissent_url(dissent_id, "written-submission"),
+            json=submission(m.profile, m.extras["day"], **changes),
+        ),
+        200,
     )
 
 
@@ -128,28 +103,6 @@ def ready_for_decision(m: Meeting, dissent_id: str) -> dict[str, Any]:
     return show(m.reviewer, dissent_id)
 
 
-def decision_body(m: Meeting, outcome: str = "uphold", **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"outcome": outcome, "written_note": "The reviewer looked at the dissent."}
-    if m.profile == CARM:
-        body["family_informant"] = {"name": "Lee Social Worker", "role": "Lead social worker"}
-    body.update(changes)
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def decide(m: Meeting, dissent_id: str, outcome: str = "uphold", **changes: Any) -> dict[str, Any]:
-    return expect(
-        m.reviewer.post(
-            dissent_url(dissent_id, "review-decision"), json=decision_body(m, outcome, **changes)
-        ),
-        200,
-    )
-
-
-def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
-    db.rollback()  # see the latest committed state
-    return list(db.execute(stmt).all())
-
-
 def dissent_row(db: sa.Connection, dissent_id: str) -> Any:
     t = Dissent.__table__
     return fetch(db, sa.select(t).where(t.c.id == uuid.UUID(dissent_id)))[0]
@@ -160,28 +113,8 @@ def deadline_rows(db: sa.Connection, dissent_id: str) -> dict[str, Any]:
     return {r.kind: r for r in fetch(db, sa.select(t).where(t.c.subject_id == uuid.UUID(dissent_id)))}
 
 
-def events(db: sa.Connection, authority: str, type_: str | None = None) -> list[Any]:
-    e, a = Event.__table__, Authority.__table__
-    stmt = (
-        sa.select(e.c.seq, e.c.type, e.c.subject_kind, e.c.subject_id, e.c.data)
-        .join(a, a.c.id == e.c.authority_id)
-        .where(a.c.code == authority)
-        .order_by(e.c.seq)
-    )
-    if type_ is not None:
-        stmt = stmt.where(e.c.type == type_)
-    return fetch(db, stmt)
-
-
 def dissent_event_types(db: sa.Connection, authority: str, dissent_id: str) -> list[str]:
     return [r.type for r in events(db, authority) if r.subject_id == dissent_id]
-
-
-def audits(db: sa.Connection, authority: str, action: str) -> list[Any]:
-    t = AuditEntry.__table__
-    return fetch(
-        db, sa.select(t).where(t.c.authority_code == authority, t.c.action == action).order_by(t.c.id)
-    )
 
 
 def count_dissents(db: sa.Connection, authority: str) -> int:
@@ -193,10 +126,6 @@ def count_dissents(db: sa.Connection, authority: str) -> int:
 def listed(caller: Caller, query: str = "") -> list[str]:
     body = expect(caller.get(f"/v1/dissents{query}"), 200)
     return [item["id"] for item in body["items"]]
-
-
-def as_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 # ---- raising --------------------------------------------------------------------------------
@@ -665,10 +594,18 @@ def test_dissenter_submits_the_written_dissent(api, db):
 def test_only_the_dissenter_submits(api, db):
     m, d = unresolved(api, ENGLAND)
     chair_and_professional = api.as_("chair-1", "chair", "professional", authority=m.authority)
-    r = chair_and_professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    r = chair_and_professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 403, "forbidden")
-    expect(m.chair.post(dissent_url(d["id"], "written-submission"), json=submission(m)), 403, "forbidden")
-    r = m.other_professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    expect(
+        m.chair.post(dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])),
+        403,
+        "forbidden",
+    )
+    r = m.other_professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 404, "not_found")
     assert dissent_row(db, d["id"]).status == "awaiting_submission"
 
@@ -677,7 +614,7 @@ def test_england_requires_the_line_manager_discussion(api, db):
     m, d = unresolved(api, ENGLAND)
     r = m.professional.post(
         dissent_url(d["id"], "written-submission"),
-        json=submission(m, discussed_with_line_manager_and_safeguarding_lead=False),
+        json=submission(m.profile, m.extras["day"], discussed_with_line_manager_and_safeguarding_lead=False),
     )
     expect(r, 422, "line_manager_discussion_required")
     assert dissent_row(db, d["id"]).status == "awaiting_submission"
@@ -696,7 +633,8 @@ def test_scotland_carm_accepts_no_line_manager_discussion(api, db):
 def test_written_submission_must_name_the_meeting_date(api, db):
     m, d = unresolved(api, ENGLAND)
     r = m.professional.post(
-        dissent_url(d["id"], "written-submission"), json=submission(m, conference_date="2025-12-17")
+        dissent_url(d["id"], "written-submission"),
+        json=submission(m.profile, m.extras["day"], conference_date="2025-12-17"),
     )
     expect(r, 422, "conference_date_mismatch")
     assert dissent_row(db, d["id"]).status == "awaiting_submission"
@@ -710,7 +648,9 @@ def test_incomplete_written_submission_is_a_validation_error(api, db):
         {"rationale": ""},
         {"unexpected": True},
     ):
-        r = m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m, **change))
+        r = m.professional.post(
+            dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"], **change)
+        )
         expect(r, 422, "validation_error")
     assert dissent_row(db, d["id"]).status == "awaiting_submission"
 
@@ -718,13 +658,17 @@ def test_incomplete_written_submission_is_a_validation_error(api, db):
 def test_written_submission_refused_during_the_meeting(api):
     m = begin(api, ENGLAND)
     d = m.raise_dissent("plan")
-    r = m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    r = m.professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 409, "invalid_transition")
 
 
 def test_written_submission_refused_in_the_referral_profile(api):
     m, d = unresolved(api, REGISTRATION)
-    r = m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    r = m.professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 409, "invalid_transition")
 
 
@@ -739,7 +683,9 @@ def test_written_submission_on_the_last_moment_of_the_due_day_is_in_time(api, db
 def test_late_written_submission_is_refused_and_the_dissent_lapses(api, db):
     m, d = unresolved(api, ENGLAND)
     api.set_clock("2025-12-30T00:00:01Z")
-    r = m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    r = m.professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 409, "deadline_passed")
     # The lapse the answer reports is stored, with its event, whatever the caller does next.
     row = dissent_row(db, d["id"])
@@ -767,7 +713,9 @@ def test_reading_an_overdue_dissent_lapses_it(api, db):
     # Reading again does not lapse it twice; a late submission is refused.
     show(m.professional, d["id"])
     assert len(events(db, m.authority, "dissent.lapsed")) == 1
-    r = m.professional.post(dissent_url(d["id"], "written-submission"), json=submission(m))
+    r = m.professional.post(
+        dissent_url(d["id"], "written-submission"), json=submission(m.profile, m.extras["day"])
+    )
     expect(r, 409, "deadline_passed")
 
 
@@ -886,7 +834,7 @@ def test_england_requires_a_review_meeting_before_the_decision(api, db):
     m, d = unresolved(api, ENGLAND)
     api.set_clock("2025-12-22T10:00:00Z")
     submit(m, d["id"])
-    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=decision_body(m))
+    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m))
     expect(r, 409, "invalid_transition")
     assert dissent_row(db, d["id"]).status == "submitted"
     api.set_clock("2025-12-24T10:00:00Z")
@@ -972,11 +920,15 @@ def test_review_decision_content_refused_outside_carm(api, db, profile):
     m, d = unresolved(api, profile)
     ready_for_decision(m, d["id"])
     url = dissent_url(d["id"], "review-decision")
-    r = m.reviewer.post(url, json=decision_body(m, "change_category", new_categories=[CATEGORY[profile]]))
+    r = m.reviewer.post(
+        url, json=review_decision_body(m, "change_category", new_categories=[CATEGORY[profile]])
+    )
     expect(r, 422, "outcome_not_allowed")
-    r = m.reviewer.post(url, json=decision_body(m, practice_improvements="Share reports earlier"))
+    r = m.reviewer.post(url, json=review_decision_body(m, practice_improvements="Share reports earlier"))
     expect(r, 422, "practice_improvements_not_allowed")
-    r = m.reviewer.post(url, json=decision_body(m, family_informant={"name": "Lee", "role": "Social worker"}))
+    r = m.reviewer.post(
+        url, json=review_decision_body(m, family_informant={"name": "Lee", "role": "Social worker"})
+    )
     expect(r, 422, "family_informant_not_allowed")
     assert dissent_row(db, d["id"]).status != "decided"
     assert events(db, m.authority, "decision.amended") == []
@@ -990,7 +942,7 @@ def test_reviewer_who_chaired_the_meeting_cannot_decide(api, db, profile):
     m, d = unresolved(api, profile)
     ready_for_decision(m, d["id"])
     conflicted = api.as_("chair-1", "reviewer", authority=m.authority)
-    r = conflicted.post(dissent_url(d["id"], "review-decision"), json=decision_body(m))
+    r = conflicted.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m))
     expect(r, 403, "reviewer_conflict")
     assert dissent_row(db, d["id"]).status != "decided"
     assert events(db, m.authority, "dissent.decided") == []
@@ -999,9 +951,13 @@ def test_reviewer_who_chaired_the_meeting_cannot_decide(api, db, profile):
 def test_only_a_reviewer_decides(api, db):
     m, d = unresolved(api, CARM)
     submit(m, d["id"])
-    expect(m.chair.post(dissent_url(d["id"], "review-decision"), json=decision_body(m)), 403, "forbidden")
     expect(
-        m.professional.post(dissent_url(d["id"], "review-decision"), json=decision_body(m)), 403, "forbidden"
+        m.chair.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m)), 403, "forbidden"
+    )
+    expect(
+        m.professional.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m)),
+        403,
+        "forbidden",
     )
     assert dissent_row(db, d["id"]).status == "submitted"
 
@@ -1071,11 +1027,13 @@ def test_change_category_amends_each_childs_decision(api, db):
 def test_change_category_needs_new_categories_from_the_vocabulary(api, db):
     m, d = unresolved(api, CARM)
     submit(m, d["id"])
-    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=decision_body(m, "change_category"))
+    r = m.reviewer.post(
+        dissent_url(d["id"], "review-decision"), json=review_decision_body(m, "change_category")
+    )
     expect(r, 422, "validation_error")
     r = m.reviewer.post(
         dissent_url(d["id"], "review-decision"),
-        json=decision_body(m, "change_category", new_categories=["NEG"]),
+        json=review_decision_body(m, "change_category", new_categories=["NEG"]),
     )
     expect(r, 422, "unknown_category")
     assert all(r.superseded_at is None for r in decision_rows(db, m.conference_id))
@@ -1099,7 +1057,7 @@ def test_uphold_keeps_the_conference_decision_in_force(api, db, profile):
 
 
 def reconvene_body(m: Meeting, chair_id: str) -> dict[str, Any]:
-    return decision_body(
+    return review_decision_body(
         m,
         "reconvene",
         reconvene={
@@ -1160,7 +1118,7 @@ def test_reconvene_needs_its_details_and_only_reconvene_takes_them(api):
     m, d = unresolved(api, CARM)
     submit(m, d["id"])
     expect(
-        m.reviewer.post(dissent_url(d["id"], "review-decision"), json=decision_body(m, "reconvene")),
+        m.reviewer.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m, "reconvene")),
         422,
         "validation_error",
     )
@@ -1234,14 +1192,14 @@ def test_decision_twice_is_an_invalid_transition(api, db):
     m, d = unresolved(api, CARM)
     submit(m, d["id"])
     decide(m, d["id"])
-    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=decision_body(m))
+    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m))
     expect(r, 409, "invalid_transition")
     assert len(events(db, m.authority, "dissent.decided")) == 1
 
 
 def test_decision_refused_before_the_written_step(api):
     m, d = unresolved(api, CARM)
-    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=decision_body(m))
+    r = m.reviewer.post(dissent_url(d["id"], "review-decision"), json=review_decision_body(m))
     expect(r, 409, "invalid_transition")
 
 

@@ -21,7 +21,19 @@ from pypdf import PdfReader
 from app.config import Settings
 from app.db import Database
 from app.services.document_renditions import render_pending
-from tests.support import Api, Caller, Meeting, dissent_letter, expect, make_meeting, rows
+from tests.support import (
+    FORM_PROFESSIONAL,
+    Api,
+    Caller,
+    Meeting,
+    begin,
+    decide,
+    dissent_form,
+    dissent_letter,
+    expect,
+    make_meeting,
+    rows,
+)
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -35,38 +47,16 @@ NOTE = "The reviewer read the dissent form, the minutes and the plan."
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def begin(api: Api, profile: str) -> Meeting:
-    api.set_clock(f"{DAY}T10:00:00Z")
-    m = make_meeting(api, profile, scheduled_start=f"{DAY}T10:00:00Z")
-    m.start()
-    return m
-
-
 def end(m: Meeting) -> None:
     m.decide_all("register")
     m.confirm_all()
     m.end()
 
 
-def submission() -> dict[str, Any]:
-    return {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS Northshire",
-            "agency_address": "1 High Street, Townsville",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": DAY,
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": RATIONALE,
-        "signed_name": "Pat Prof",
-        "signed_on": DAY,
-    }
+def northshire_form() -> dict[str, Any]:
+    return dissent_form(
+        DAY, professional=FORM_PROFESSIONAL | {"agency": "NHS Northshire"}, rationale=RATIONALE
+    )
 
 
 def written_step(m: Meeting, dissent_id: str) -> None:
@@ -75,18 +65,11 @@ def written_step(m: Meeting, dissent_id: str) -> None:
             m.chair.post(f"/v1/dissents/{dissent_id}/referral", json={"note": "Referred in writing."}), 200
         )
         return
-    body = dissent_letter(DAY, reasons=RATIONALE) if m.profile == CARM else submission()
+    body = dissent_letter(DAY, reasons=RATIONALE) if m.profile == CARM else northshire_form()
     expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=body), 200)
     if m.profile == ENGLAND:
         body = {"held_on": DAY, "members": ["IRO Service Manager"]}
         expect(m.reviewer.post(f"/v1/dissents/{dissent_id}/review-meeting", json=body), 200)
-
-
-def decide(m: Meeting, dissent_id: str) -> None:
-    body: dict[str, Any] = {"outcome": "uphold", "written_note": NOTE}
-    if m.profile == CARM:
-        body["family_informant"] = {"name": "Lee Worker", "role": "Lead social worker"}
-    expect(m.reviewer.post(f"/v1/dissents/{dissent_id}/review-decision", json=body), 200)
 
 
 def through_review(api: Api, profile: str) -> tuple[Meeting, str]:
@@ -95,7 +78,7 @@ def through_review(api: Api, profile: str) -> tuple[Meeting, str]:
     dissent_id = m.raise_dissent("registration", reasons="The risk to Riley is not shown.")["id"]
     end(m)
     written_step(m, dissent_id)
-    decide(m, dissent_id)
+    decide(m, dissent_id, written_note=NOTE, informant="Lee Worker")
     return m, dissent_id
 
 
@@ -299,7 +282,7 @@ def test_the_pdf_is_rendered_once_after_the_step_by_the_worker_or_the_first_read
     m = begin(api, ENGLAND)
     dissent_id = m.raise_dissent("registration")["id"]
     end(m)
-    expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=submission()), 200)
+    expect(m.professional.post(f"/v1/dissents/{dissent_id}/written-submission", json=northshire_form()), 200)
     # The step's request issued the documents (HTML, hash, audit, event) and rendered no PDF.
     assert rows(db, "SELECT count(*) FROM document_rendition")[0][0] == 0
     queued = rows(db, "SELECT count(*) FROM document_render_queue")[0][0]
@@ -377,7 +360,7 @@ def test_the_meeting_list_shows_each_caller_only_what_they_may_read(api: Api) ->
     )["id"]
     end(m)
     for caller, dissent_id in ((m.professional, mine), (m.other_professional, other)):
-        expect(caller.post(f"/v1/dissents/{dissent_id}/written-submission", json=submission()), 200)
+        expect(caller.post(f"/v1/dissents/{dissent_id}/written-submission", json=northshire_form()), 200)
     everything = listing(m.chair, f"{m.url}/documents")
     assert sorted(i["kind"] for i in everything if i["replaced_by"] is None) == [
         "dissent_form",

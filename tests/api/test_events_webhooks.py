@@ -34,11 +34,14 @@ from tests.support import (
     Api,
     Caller,
     Meeting,
+    as_utc,
+    begin,
     create_authority,
     create_child,
-    dissent_letter,
     expect,
+    fetch,
     make_meeting,
+    submission,
 )
 
 ENGLAND = "england-cp-conference"
@@ -200,11 +203,6 @@ def deliver_until(settings: Settings, done: Callable[[], bool], timeout: float =
 # ---- API and database helpers -----------------------------------------------------------------
 
 
-def fetch(db: sa.Connection, stmt: Any) -> list[Any]:
-    db.rollback()  # see the latest committed state
-    return list(db.execute(stmt).all())
-
-
 def admin_of(api: Api, authority: str) -> Caller:
     return api.as_("admin-1", "admin", authority=authority)
 
@@ -261,10 +259,6 @@ def make_events(api: Api, authority: str, count: int) -> None:
     """`count` events: one child.created per child."""
     for _ in range(count):
         create_child(api, authority)
-
-
-def as_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 # ---- the event feed ----------------------------------------------------------------------------
@@ -369,43 +363,13 @@ def test_feed_needs_a_token_and_an_authority(api):
 # ---- every event type of a full flow ----------------------------------------------------------
 
 
-def _written(m: Meeting, day: str) -> dict[str, Any]:
-    if m.profile == "scotland-cppm-carm":  # CARM's written step is a letter to the reviewer
-        return dissent_letter(day)
-    return {
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street, Townsville",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": day,
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": "The evidence does not show the threshold is met.",
-        "signed_name": "Pat Prof",
-        "signed_on": day,
-    }
-
-
-def _meeting(api: Api, profile: str, day: str = "2025-12-18") -> Meeting:
-    api.set_clock(f"{day}T10:00:00Z")
-    m = make_meeting(api, profile, scheduled_start=f"{day}T10:00:00Z")
-    m.start()
-    return m
-
-
 def _dissent(caller: Caller, m: Meeting, subject: str) -> str:
     body = expect(caller.post(f"{m.url}/dissents", json={"subject": subject, "reasons": "I disagree"}), 201)
     return str(body["id"])
 
 
 def england_flow(api: Api, settings: Settings, receiver: Receiver) -> Meeting:
-    m = _meeting(api, ENGLAND)
+    m = begin(api, ENGLAND)
     admin = m.admin
     hook = subscribe(admin, receiver.url())
     expect(admin.patch(f"/v1/webhooks/{hook['id']}", json={"description": "record system"}), 200)
@@ -442,7 +406,10 @@ def england_flow(api: Api, settings: Settings, receiver: Receiver) -> Meeting:
     m.end()
     api.set_clock("2025-12-22T11:00:00Z")
     expect(
-        m.professional.post(f"/v1/dissents/{kept}/written-submission", json=_written(m, "2025-12-18")), 200
+        m.professional.post(
+            f"/v1/dissents/{kept}/written-submission", json=submission(m.profile, "2025-12-18")
+        ),
+        200,
     )
     api.set_clock("2025-12-24T09:00:00Z")  # the working day before the written step's due date
     sweep_once(settings)
@@ -462,13 +429,16 @@ def england_flow(api: Api, settings: Settings, receiver: Receiver) -> Meeting:
 
 
 def carm_flow(api: Api) -> Meeting:
-    m = _meeting(api, CARM)
+    m = begin(api, CARM)
     dissent = _dissent(m.professional, m, "category")
     m.decide_all()
     m.confirm_all()
     m.end()
     expect(
-        m.professional.post(f"/v1/dissents/{dissent}/written-submission", json=_written(m, "2025-12-18")), 200
+        m.professional.post(
+            f"/v1/dissents/{dissent}/written-submission", json=submission(m.profile, "2025-12-18")
+        ),
+        200,
     )
     decision = {
         "outcome": "change_category",
@@ -483,7 +453,7 @@ def carm_flow(api: Api) -> Meeting:
 
 
 def registration_flow(api: Api) -> Meeting:
-    m = _meeting(api, REGISTRATION)
+    m = begin(api, REGISTRATION)
     dissent = _dissent(m.professional, m, "registration")
     m.decide_all()
     m.confirm_all()
@@ -1025,13 +995,13 @@ def test_failing_receiver_backs_off_and_loses_nothing(api, db, settings):
                 failure,
             )
             assert last.error == "receiver answered 500"
-            waits.append(as_aware(row.next_attempt_at) - as_aware(last.attempted_at))
+            waits.append(as_utc(row.next_attempt_at) - as_utc(last.attempted_at))
             # Not retried before its time.
             assert deliver_once(settings).failed == 0
             assert len(receiver.snapshot()) == failure
             view = expect(admin.get(f"/v1/webhooks/{hook['id']}"), 200)
             assert view["consecutive_failures"] == failure
-            assert as_utc(view["next_attempt_at"]) == as_aware(row.next_attempt_at)
+            assert as_utc(view["next_attempt_at"]) == as_utc(row.next_attempt_at)
             clock += timedelta(seconds=1)
             api.set_clock(clock.isoformat().replace("+00:00", "Z"))
         assert waits == [timedelta(seconds=0.05), timedelta(seconds=0.1), timedelta(seconds=0.2)]
@@ -1085,10 +1055,6 @@ def test_failing_receiver_backs_off_and_loses_nothing(api, db, settings):
     expect(admin.get(f"/v1/webhooks/{hook['id']}/deliveries?cursor=garbage"), 422)
 
 
-def as_aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def test_unreachable_receiver_is_recorded_and_backs_off_to_the_cap(api, db, settings):
     authority = create_authority(api, ENGLAND)
     api.set_clock("2026-01-05T09:00:00Z")
@@ -1102,7 +1068,7 @@ def test_unreachable_receiver_is_recorded_and_backs_off_to_the_cap(api, db, sett
         assert deliver_once(settings).failed == 1
         row = subscription_row(db, hook["id"])
         last = delivery_rows(db, hook["id"])[-1]
-        waits.append((as_aware(row.next_attempt_at) - as_aware(last.attempted_at)).total_seconds())
+        waits.append((as_utc(row.next_attempt_at) - as_utc(last.attempted_at)).total_seconds())
         assert last.status_code is None and last.succeeded is False
         assert "ConnectError" in last.error
         clock += timedelta(seconds=1)

@@ -12,7 +12,17 @@ from typing import Any
 import pytest
 
 from app.profiles import get_profile
-from tests.support import PROFILES, create_authority, create_child, dissent_letter, expect, make_meeting, rows
+from tests.support import (
+    PROFILES,
+    begin,
+    create_authority,
+    create_child,
+    dissent_form,
+    dissent_letter,
+    expect,
+    make_meeting,
+    rows,
+)
 
 ENGLAND = "england-cp-conference"
 CARM = "scotland-cppm-carm"
@@ -247,14 +257,6 @@ def test_the_child_record_decision_entry_carries_the_plan_summary(api) -> None:
 # ---- the dissent flow ------------------------------------------------------------------------
 
 
-def begin(api: Any, profile: str, *, day: str = "2025-12-18", children: int = 1) -> Any:
-    api.set_clock(f"{day}T10:00:00Z")
-    m = make_meeting(api, profile, children=children, scheduled_start=f"{day}T10:00:00Z")
-    m.extras["day"] = day
-    m.start()
-    return m
-
-
 def unresolved(api: Any, profile: str, **kw: Any) -> tuple[Any, str]:
     m = begin(api, profile, **kw)
     dissent_id = str(m.raise_dissent("registration")["id"])
@@ -262,30 +264,6 @@ def unresolved(api: Any, profile: str, **kw: Any) -> tuple[Any, str]:
     m.confirm_all()
     m.end()
     return m, dissent_id
-
-
-def dissent_form(m: Any, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "form": "dissent_form",
-        "professional": {
-            "name": "Pat Prof",
-            "role": "Health visitor",
-            "agency": "NHS",
-            "agency_address": "1 High Street, Townsville",
-            "phone": "01234 567890",
-            "email": "pat.prof@example.org",
-        },
-        "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-        "conference_date": m.extras["day"],
-        "child_subject_to_plan": True,
-        "discussed_with_line_manager_and_safeguarding_lead": True,
-        "rationale": "The evidence does not show the threshold is met.",
-        "signed_name": "Pat Prof",
-        "signed_on": m.extras["day"],
-    }
-    body.update(changes)
-    return body
 
 
 def submit(m: Any, dissent_id: str, body: dict[str, Any]) -> Any:
@@ -321,7 +299,7 @@ def test_someone_not_on_the_list_still_gets_not_found(api) -> None:
 
 def test_carm_takes_a_letter_not_the_english_form(api, db) -> None:
     m, d = unresolved(api, CARM)
-    expect(submit(m, d, dissent_form(m)), 422, "form_not_for_procedure")
+    expect(submit(m, d, dissent_form(m.extras["day"], form="dissent_form")), 422, "form_not_for_procedure")
     out = expect(submit(m, d, dissent_letter(m.extras["day"])), 200)
     assert out["status"] == "submitted"
     assert out["submission"]["form"] == "dissent_letter"
@@ -332,20 +310,20 @@ def test_carm_takes_a_letter_not_the_english_form(api, db) -> None:
 def test_england_takes_the_form_not_a_letter(api) -> None:
     m, d = unresolved(api, ENGLAND)
     expect(submit(m, d, dissent_letter(m.extras["day"])), 422, "form_not_for_procedure")
-    out = expect(submit(m, d, dissent_form(m)), 200)
+    out = expect(submit(m, d, dissent_form(m.extras["day"], form="dissent_form")), 200)
     assert out["submission"]["form"] == "dissent_form"
 
 
 def test_the_form_without_a_form_field_is_still_the_dissent_form(api) -> None:
     m, d = unresolved(api, ENGLAND)
-    body = dissent_form(m)
+    body = dissent_form(m.extras["day"], form="dissent_form")
     del body["form"]
     assert expect(submit(m, d, body), 200)["submission"]["form"] == "dissent_form"
 
 
 def test_an_unknown_form_is_a_validation_error(api) -> None:
     m, d = unresolved(api, ENGLAND)
-    expect(submit(m, d, dissent_form(m, form="memo")), 422, "validation_error")
+    expect(submit(m, d, dissent_form(m.extras["day"], form="memo")), 422, "validation_error")
 
 
 def test_the_letter_needs_its_own_fields(api) -> None:
@@ -375,27 +353,41 @@ def test_registration_referral_records_nature_and_course_of_action(api) -> None:
 
 def test_a_form_naming_a_child_not_at_the_meeting_is_refused(api, db) -> None:
     m, d = unresolved(api, ENGLAND)
-    body = dissent_form(m, children=[{"name": "Someone Else", "date_of_birth": "2019-05-14"}])
+    body = dissent_form(
+        m.extras["day"],
+        form="dissent_form",
+        children=[{"name": "Someone Else", "date_of_birth": "2019-05-14"}],
+    )
     problem = expect(submit(m, d, body), 422, "children_mismatch")
     assert problem["errors"][0]["loc"] == ["body", "children", 0]
     assert show(m, d)["status"] == "awaiting_submission"
-    wrong_dob = dissent_form(m, children=[{"name": "Riley Example", "date_of_birth": "2019-05-15"}])
+    wrong_dob = dissent_form(
+        m.extras["day"],
+        form="dissent_form",
+        children=[{"name": "Riley Example", "date_of_birth": "2019-05-15"}],
+    )
     expect(submit(m, d, wrong_dob), 422, "children_mismatch")
     other_id = create_child(api, m.authority)
-    by_id = dissent_form(m, children=[{"child_id": other_id, "name": "Riley Example"}])
+    by_id = dissent_form(
+        m.extras["day"], form="dissent_form", children=[{"child_id": other_id, "name": "Riley Example"}]
+    )
     expect(submit(m, d, by_id), 422, "children_mismatch")
 
 
 def test_a_form_naming_the_child_by_id_or_by_name_is_accepted(api) -> None:
     m, d = unresolved(api, ENGLAND)
-    body = dissent_form(m, children=[{"child_id": m.child_ids[0], "name": "Riley"}])
+    body = dissent_form(
+        m.extras["day"], form="dissent_form", children=[{"child_id": m.child_ids[0], "name": "Riley"}]
+    )
     expect(submit(m, d, body), 200)
 
 
 def test_child_subject_to_plan_must_agree_with_the_decision(api) -> None:
     m, d = unresolved(api, ENGLAND)  # decided: register
     problem = expect(
-        submit(m, d, dissent_form(m, child_subject_to_plan=False)), 422, "child_subject_to_plan_mismatch"
+        submit(m, d, dissent_form(m.extras["day"], form="dissent_form", child_subject_to_plan=False)),
+        422,
+        "child_subject_to_plan_mismatch",
     )
     assert problem["errors"][0]["loc"] == ["body", "child_subject_to_plan"]
 
@@ -404,8 +396,12 @@ def test_child_subject_to_plan_must_agree_with_the_decision(api) -> None:
 def test_signed_on_must_be_between_the_meeting_and_today(api, signed_on: str) -> None:
     m, d = unresolved(api, ENGLAND)
     api.set_clock("2025-12-19T09:00:00Z")
-    expect(submit(m, d, dissent_form(m, signed_on=signed_on)), 422, "signed_on_out_of_range")
-    expect(submit(m, d, dissent_form(m, signed_on="2025-12-19")), 200)
+    expect(
+        submit(m, d, dissent_form(m.extras["day"], form="dissent_form", signed_on=signed_on)),
+        422,
+        "signed_on_out_of_range",
+    )
+    expect(submit(m, d, dissent_form(m.extras["day"], form="dissent_form", signed_on="2025-12-19")), 200)
 
 
 def test_the_letter_date_is_checked_too(api) -> None:
@@ -502,7 +498,7 @@ def test_other_procedures_do_not_record_participants_advised(api) -> None:
 def test_a_review_meeting_before_the_written_dissent_arrived_is_refused(api) -> None:
     m, d = unresolved(api, ENGLAND)
     api.set_clock("2025-12-22T09:00:00Z")
-    expect(submit(m, d, dissent_form(m)), 200)
+    expect(submit(m, d, dissent_form(m.extras["day"], form="dissent_form")), 200)
     body = {"held_on": "2025-12-19", "members": ["IRO Service Manager"]}
     expect(m.reviewer.post(f"/v1/dissents/{d}/review-meeting", json=body), 422, "held_on_before_receipt")
     review = [x for x in show(m, d)["deadlines"] if x["kind"] == "review_meeting"]
@@ -597,7 +593,7 @@ def test_no_event_when_the_decision_is_recorded_again_unchanged(api, db) -> None
 
 def test_a_reconvened_meeting_invites_the_original_attendees(api) -> None:
     m, d = unresolved(api, ENGLAND)
-    expect(submit(m, d, dissent_form(m)), 200)
+    expect(submit(m, d, dissent_form(m.extras["day"], form="dissent_form")), 200)
     expect(
         m.reviewer.post(f"/v1/dissents/{d}/review-meeting", json={"held_on": "2025-12-18", "members": ["x"]}),
         200,

@@ -2,7 +2,7 @@
 bound and accepted exactly at it (all the way into the database); page sizes; children per
 conference; body size.
 
-Body size is also covered in tests/api/test_platform.py (`test_body_over_64_kib_with_content_length_is_413`,
+Body size is also covered in tests/api/test_problem_details.py (`test_body_over_64_kib_with_content_length_is_413`,
 `test_body_just_under_the_limit_is_not_413`, `test_chunked_body_over_64_kib_without_content_length_is_413`,
 `test_streamed_body_over_64_kib_is_413_however_it_is_declared`) and the out-of-range `limit` on
 three lists in `test_limit_out_of_range_is_422`; here: the exact byte boundary, every route
@@ -43,8 +43,8 @@ from tests.api.test_authz_matrix import (
     build_world,
     complaint_body,
     conference_body,
+    minimal_submission,
     route_entries,
-    submission,
 )
 from tests.conftest import TEST_SECRET
 from tests.support import create_child, dissent_letter, expect
@@ -427,7 +427,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/v1/dissents/{dissent_id}/written-submission"): Case(
         # twenty entries, each the meeting's child by id (the form is checked against the meeting)
         "professional",
-        lambda w: {**submission(), "children": [{"child_id": w.ids["child_id"], "name": "n"}] * 20},
+        lambda w: {**minimal_submission(), "children": [{"child_id": w.ids["child_id"], "name": "n"}] * 20},
     ),
     # The written step's other document: a second body for the same route ("#" and a name).
     ("POST", "/v1/dissents/{dissent_id}/written-submission#letter"): Case(

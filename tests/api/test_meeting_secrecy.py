@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from app.models.appeal import Appeal, Complaint
-from tests.api.test_appeals import body, complaint, count, ended, events
-from tests.support import expect
+from tests.api.test_appeals import body, complaint, count, ended
+from tests.support import events, expect
 
 # What a refusal may differ in between two calls: nothing but the request's own identifiers.
 _PER_REQUEST = {"instance", "request_id"}

@@ -27,19 +27,9 @@ from app.config import Settings
 from app.main import create_app
 from tests.api.test_appeals import ended as ended_meeting
 from tests.api.test_appeals import lodge, respond_body
-from tests.api.test_dissents import (
-    ENGLAND,
-    begin,
-    decision_body,
-    dissent_url,
-    fetch,
-    hold_review_meeting,
-    submission,
-    submit,
-    unresolved,
-)
+from tests.api.test_dissents import ENGLAND, dissent_url, hold_review_meeting, submit, unresolved
 from tests.api.test_procedures import example
-from tests.support import Caller, Meeting, expect
+from tests.support import Caller, Meeting, begin, expect, fetch, review_decision_body, submission
 
 N = 50
 POOL = 20  # connections per racing app
@@ -187,7 +177,7 @@ def test_fifty_written_submissions_are_taken_once(api, db, race_settings):
     api.set_clock("2025-12-22T11:00:00Z")
     url = dissent_url(d["id"], "written-submission")
 
-    responses = race(race_settings, m.professional, "POST", url, json=submission(m))
+    responses = race(race_settings, m.professional, "POST", url, json=submission(m.profile, m.extras["day"]))
 
     won = one_winner(responses, 200, (409, "invalid_transition"))
     assert won.json()["status"] == "submitted"
@@ -207,7 +197,7 @@ def test_fifty_review_decisions_reconvene_once(api, db, race_settings):
     submit(m, d["id"])
     hold_review_meeting(m, d["id"], "2025-12-22")
     new_meeting = {"scheduled_start": "2026-01-08T10:00:00Z", "chair_id": "chair-2", "chair_name": "Alex"}
-    body = decision_body(m, "reconvene", reconvene=new_meeting)
+    body = review_decision_body(m, "reconvene", reconvene=new_meeting)
 
     responses = race(race_settings, m.reviewer, "POST", dissent_url(d["id"], "review-decision"), json=body)
 

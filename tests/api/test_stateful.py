@@ -55,7 +55,17 @@ from app.main import create_app
 from app.profiles import Profile, all_profiles
 from app.rules.dissent import Action
 from app.vocab import DissentStatus
-from tests.support import CATEGORY, PROFILES, Api, Caller, create_authority, dissent_letter, make_meeting
+from tests.support import (
+    CATEGORY,
+    FORM_PROFESSIONAL,
+    PROFILES,
+    Api,
+    Caller,
+    create_authority,
+    dissent_form,
+    dissent_letter,
+    make_meeting,
+)
 
 # Captured at import, so a monkeypatched engine cannot also bend the checks.
 APP_REACHABLE = dissent_rules.reachable
@@ -700,24 +710,15 @@ class DissentMachine(RuleBasedStateMachine):
         conference_date = meeting_date if right_date else meeting_date + timedelta(days=1)
         code = self.dissent_context(di)[0] if self.dissents else PROFILES[0]
         letter = self.profile(code).dissent.written_step.document == "dissent_letter"
-        body = {
-            "professional": {
-                "name": "Pat Prof",
-                "role": "Health visitor",
-                "agency": "NHS",
-                "agency_address": "1 High Street",
-                "phone": "01234 567890",
-                "email": "pat.prof@nhs.example.org",
-            },
-            "manager": {"name": "Mo Manager", "contact": "mo.manager@nhs.example.org"},
-            "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
-            "conference_date": conference_date.isoformat(),
-            "child_subject_to_plan": True,
-            "discussed_with_line_manager_and_safeguarding_lead": discussed,
-            "rationale": "The risk is not shown by the evidence presented.",
-            "signed_name": "Pat Prof",
-            "signed_on": self.today().isoformat(),
-        }
+        body = dissent_form(
+            self.today().isoformat(),
+            professional=FORM_PROFESSIONAL
+            | {"agency_address": "1 High Street", "email": "pat.prof@nhs.example.org"},
+            manager={"name": "Mo Manager", "contact": "mo.manager@nhs.example.org"},
+            conference_date=conference_date.isoformat(),
+            discussed_with_line_manager_and_safeguarding_lead=discussed,
+            rationale="The risk is not shown by the evidence presented.",
+        )
         if letter:  # the profile's written step is a letter to the reviewer
             body = dissent_letter(self.today().isoformat())
 

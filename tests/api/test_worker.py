@@ -30,12 +30,10 @@ from tests.api.test_events_webhooks import (
     SECRET,
     Receiver,
     admin_of,
-    as_aware,
     deliver_once,
     deliver_until,
     delivery_rows,
     event_rows,
-    fetch,
     full_feed,
     last_seq,
     make_events,
@@ -44,7 +42,7 @@ from tests.api.test_events_webhooks import (
     subscription_row,
     sweep_once,
 )
-from tests.support import Api, Meeting, create_authority, dissent_letter, expect, make_meeting
+from tests.support import Api, Meeting, as_utc, create_authority, dissent_letter, expect, fetch, make_meeting
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGLAND = "england-cp-conference"
@@ -203,7 +201,7 @@ def test_worker_killed_mid_batch_resumes_in_order_without_loss(api, db, settings
         before = receiver.snapshot()
         assert 3 <= len(before) < 10, "the worker should have died mid-batch"
         row = subscription_row(db, hook["id"])
-        assert row.lease_owner is not None and as_aware(row.lease_expires_at) > datetime.now(UTC)
+        assert row.lease_owner is not None and as_utc(row.lease_expires_at) > datetime.now(UTC)
         assert row.cursor_seq in (before[-1].seq - 1, before[-1].seq)
 
         # While the dead worker's lease lasts, another worker leaves the subscription alone.
@@ -316,7 +314,7 @@ def test_approaching_from_the_start_of_the_working_day_before_once(api, db, sett
     # before it is Wed 24 December.
     m, (dissent,) = meeting_with_unresolved(api)
     row = deadline_row(db, dissent, "written_submission")
-    assert as_aware(row.approaching_at) == datetime(2025, 12, 24, tzinfo=UTC)
+    assert as_utc(row.approaching_at) == datetime(2025, 12, 24, tzinfo=UTC)
     api.set_clock("2025-12-23T23:59:59Z")
     for _ in range(3):
         assert sweep_once(settings).approaching == 0
@@ -332,9 +330,9 @@ def test_approaching_from_the_start_of_the_working_day_before_once(api, db, sett
     assert event.data["kind"] == "written_submission"
     assert event.data["due_date"] == "2025-12-29"
     assert event.data["responsible_role"] == "professional"
-    assert as_aware(event.occurred_at) == datetime(2025, 12, 24, tzinfo=UTC)
+    assert as_utc(event.occurred_at) == datetime(2025, 12, 24, tzinfo=UTC)
     row = deadline_row(db, dissent, "written_submission")
-    assert as_aware(row.approaching_notified_at) == datetime(2025, 12, 24, tzinfo=UTC)
+    assert as_utc(row.approaching_notified_at) == datetime(2025, 12, 24, tzinfo=UTC)
     assert row.missed_notified_at is None
     assert dissent_status(db, dissent) == "awaiting_submission"
 
@@ -373,7 +371,7 @@ def test_missed_and_lapsed_exactly_once(api, db, settings):
     ]
     assert dissent_status(db, dissent) == "lapsed"
     row = deadline_row(db, dissent, "written_submission")
-    assert as_aware(row.missed_notified_at) == datetime(2025, 12, 30, tzinfo=UTC)
+    assert as_utc(row.missed_notified_at) == datetime(2025, 12, 30, tzinfo=UTC)
     body = expect(m.professional.get(f"/v1/dissents/{dissent}"), 200)
     assert body["status"] == "lapsed"
     assert [d["status"] for d in body["deadlines"]] == ["missed"]
@@ -410,7 +408,7 @@ def test_service_step_deadline_is_missed_but_never_lapses(api, db, settings):
     # scotland-cppm-registration: the chair refers within 1 working day (due Fri 19 December).
     m, (dissent,) = meeting_with_unresolved(api, REGISTRATION)
     row = deadline_row(db, dissent, "referral")
-    assert as_aware(row.approaching_at) == datetime(2025, 12, 18, tzinfo=UTC)
+    assert as_utc(row.approaching_at) == datetime(2025, 12, 18, tzinfo=UTC)
     api.set_clock("2025-12-18T12:00:00Z")
     assert [sweep_once(settings).approaching for _ in range(3)] == [1, 0, 0]
     api.set_clock("2025-12-22T09:00:00Z")
