@@ -70,6 +70,7 @@ for _path in (ROOT, BENCH):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+import profile_summary  # noqa: E402
 import psycopg  # noqa: E402
 import reports_bench as rb  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -81,7 +82,7 @@ import app.models  # noqa: E402, F401 - every table on SQLModel.metadata
 from app.db import UTCDateTime, configure_sqlite, sync_url  # noqa: E402
 from app.migrations_state import upgrade  # noqa: E402
 from app.profiles import get_profile  # noqa: E402
-from app.rules import dissent as dissent_rules  # noqa: E402
+from app.rules import deadline as deadline_rules  # noqa: E402
 from app.rules.calendar import WorkingCalendar  # noqa: E402
 from app.security import mint_token  # noqa: E402
 
@@ -815,6 +816,8 @@ class Pools:
                 version=6 if ended else 2,
                 created_at=created,
                 updated_at=ended_at or started,
+                procedure_code=PROFILE,
+                procedure_version=1,
             )
             self._add("conference_child", conference_id=conference_id, child_id=child_id, position=0)
             self._event(
@@ -910,7 +913,7 @@ class Pools:
         per_meeting = []
         for meeting in meetings:
             assert meeting.ended_at is not None
-            due = dissent_rules.compute(cal, self.rule, meeting.day)
+            due = deadline_rules.compute(cal, self.rule, meeting.day)
             approaching = cal.start_of_day(cal.previous_working_day(due.due_date))
             requests = []
             for k, (person_id, name, role, agency) in enumerate(meeting.people):
@@ -1317,6 +1320,7 @@ class Plan:
     write_pool: int
     smoke: bool
     sqlite_analyze: bool
+    profile_dir: Path | None = None  # --profile: py-spy on the service worker, first workers/concurrency
 
 
 def measure_backend(
@@ -1350,10 +1354,21 @@ def measure_backend(
                             True,
                             None,
                         )
+                    sampler, profile_path = None, None
+                    if plan.profile_dir and workers == plan.workers[0] and concurrency == plan.concurrency[0]:
+                        profile_path = plan.profile_dir / f"profile-{backend}-{scenario.name}.txt"
+                        sampler = profile_summary.record(
+                            server.worker_pids()[0], plan.warmup + plan.duration, profile_path
+                        )
                     result = drive(
                         server, requests, concurrency=concurrency, duration=plan.duration,
                         warmup=plan.warmup, cycle=cycle,
                     )  # fmt: skip
+                    if sampler is not None and profile_path is not None:
+                        sampler.wait(timeout=60)
+                        if profile_path.exists():
+                            result["profile"] = profile_summary.summarise(profile_path)
+                            result["profile"]["file"] = str(profile_path)
                     if pool_seconds is not None:
                         result["pool_prepared_s"] = pool_seconds
                         best_write_rps[scenario.name] = max(
@@ -1651,6 +1666,13 @@ def markdown(results: dict[str, Any]) -> str:
             )
             + (f"; baseline: {base['heroes']:,} heroes in {base['seconds']} s" if base else "")
         )
+    for run in results["runs"]:
+        for name, r in run["app"].items():
+            if r.get("profile"):
+                title = (
+                    f"{run['backend']}, {run['workers']} worker(s), concurrency {run['concurrency']}: {name}"
+                )
+                lines += ["", profile_summary.markdown(title, r["profile"])]
     failed = [t for t in results["targets"] if t["pass"] is False]
     lines += ["", f"Targets: {sum(1 for t in results['targets'] if t['pass'])} met, {len(failed)} missed."]
     return "\n".join(lines)
@@ -1722,6 +1744,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--fail-on-target", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the service worker with py-spy during each scenario (first workers/concurrency only)",
+    )
     args = parser.parse_args(argv)
 
     smoke = args.smoke
@@ -1739,6 +1766,9 @@ def main(argv: list[str] | None = None) -> int:
         smoke=smoke,
         sqlite_analyze=args.sqlite_analyze,
     )
+    if args.profile:
+        plan.profile_dir = args.output_dir / f"profiles-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        plan.profile_dir.mkdir(parents=True, exist_ok=True)
     n_dissents = args.dissents or (SMOKE_DISSENTS if smoke else FULL_DISSENTS)
     scale_sizes = SMOKE_SCALE_SIZES if smoke else SCALE_SIZES
     do_scale = args.scale_check or args.scale_only or smoke
