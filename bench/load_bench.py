@@ -928,6 +928,7 @@ class Pools:
                         meeting_date=meeting.day,
                         meeting_type="review_conference",
                         child_ids=[str(meeting.child_id)],
+                        raised_against=[],  # the seeded meetings record no decision before the dissent
                         subject=subject,
                         reasons=f"The {subject} does not reflect the risk.",
                         dissenter_id=person_id,
@@ -977,7 +978,7 @@ class Pools:
                             "email": f"{person_id}@example.org",
                         },
                         "manager": {"name": "Morgan Manager", "contact": "morgan@example.org"},
-                        "children": [{"name": "Riley Example", "date_of_birth": "2019-05-14"}],
+                        "children": [{"child_id": str(meeting.child_id), "name": "Riley Example"}],
                         "conference_date": meeting.day.isoformat(),
                         "child_subject_to_plan": True,
                         "discussed_with_line_manager_and_safeguarding_lead": True,
@@ -1893,6 +1894,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"results: {json_path}")
     log(f"table:   {md_path}")
     missed = [t["target"] for t in results["targets"] if t["pass"] is False]
+    failed_requests = sum(
+        r["errors"] for run in results["runs"] for side in ("app", "baseline") for r in run[side].values()
+    )
+    if smoke and failed_requests:  # CI's smoke run proves the harness still drives the service
+        log(f"{failed_requests} requests failed: the harness no longer matches the service")
+        return 1
     return 1 if (missed and args.fail_on_target) else 0
 
 
