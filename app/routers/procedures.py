@@ -78,13 +78,10 @@ async def adopt_procedure(
     Send `If-Match` with the procedure's ETag (its latest version number): a concurrent
     adoption then answers 412. A refused definition lists each problem with its JSON pointer
     in `errors`, and nothing is saved."""
-    ctx = await _admin_ctx(ctx, code)
-    adopted = await procedures.adopt_procedure(ctx, definition=definition)
-    versions = await procedures.procedure_versions(ctx)
-    in_force = (await procedures.current_procedure(ctx)).version
+    adopted = await procedure_views.adopt(await _admin_ctx(ctx, code), definition)
     response.headers["Location"] = f"/v1/authorities/{code}/procedure/versions"
     with_etag(response, adopted.version)
-    return procedure_views.version_public(adopted, previous=versions[-2], in_force=in_force)
+    return adopted
 
 
 @router.post("/{code}/procedure/validate", response_model=ProcedureValidation)

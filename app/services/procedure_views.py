@@ -41,6 +41,14 @@ def version_public(version: InForce, *, previous: InForce | None, in_force: int)
     )
 
 
+async def adopt(ctx: Ctx, definition: dict[str, Any]) -> ProcedureVersionPublic:
+    """Adopt a new version and show it as the versions list does."""
+    adopted = await procedures.adopt_procedure(ctx, definition=definition)
+    versions = await procedures.procedure_versions(ctx)
+    in_force = (await procedures.current_procedure(ctx)).version
+    return version_public(adopted, previous=versions[-2], in_force=in_force)
+
+
 async def current_public(ctx: Ctx) -> ProcedureVersionPublic:
     """The version new conferences get today, with its differences."""
     versions = await procedures.procedure_versions(ctx)
