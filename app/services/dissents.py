@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from app.context import Ctx
 from app.models.conference import Attendee, Conference
 from app.models.dissent import (
-    Deadline,
     Dissent,
     DissentCreate,
     ResolutionIn,
@@ -38,7 +37,7 @@ from app.services.deadlines import cancel_open_deadlines, meet_deadline, start_d
 from app.services.decisions import current_decisions
 from app.services.journal import record_change
 from app.services.procedures import procedure_of
-from app.services.scope import load_scoped, row_filter
+from app.services.scope import hold, load_scoped, row_filter
 from app.services.written_documents import check_dissent_form
 from app.vocab import OPEN_STATUSES, ConferenceStatus, DeadlineKind, DissentStatus, WrittenStepStatus
 
@@ -61,13 +60,20 @@ def visibility(ctx: Ctx) -> Any:
 
 async def load_dissent(ctx: Ctx, dissent_id: uuid.UUID, *, for_update: bool = False) -> Dissent:
     return await load_scoped(
-        ctx, Dissent, dissent_id, visibility=visibility(ctx), for_update=for_update, missing="no such dissent"
+        ctx,
+        Dissent,
+        dissent_id,
+        visibility=visibility(ctx),
+        for_update=for_update,
+        missing="no such dissent",
+        with_parent=(Conference, Dissent.conference_id),  # nearly every use needs its meeting
     )
 
 
 async def conference_of(ctx: Ctx, dissent: Dissent) -> Conference:
     conference = await ctx.session.get(Conference, dissent.conference_id)
     assert conference is not None  # foreign key
+    hold(ctx, conference)
     return conference
 
 
@@ -316,17 +322,11 @@ async def _lapse(ctx: Ctx, dissent: Dissent) -> None:
 
 
 async def lapse_if_due(ctx: Ctx, dissent: Dissent) -> bool:
-    """Lapse this dissent if its own written step's deadline has passed (lapse on read)."""
-    step = (await procedure_of_dissent(ctx, dissent)).dissent.written_step
-    if not step.lapses_when_missed or dissent.status != step.status:
+    """Lapse this dissent if its own written step's deadline has passed (lapse on read).
+    `lapse_due_at` is that deadline's due time while the dissent waits on a step that lapses
+    (set when the step starts, cleared when the dissent moves on), as the sweep reads it."""
+    if dissent.lapse_due_at is None or dissent.lapse_due_at >= ctx.now:
         return dissent.status == DissentStatus.lapsed
-    deadline = (
-        await ctx.session.exec(
-            select(Deadline).where(Deadline.subject_id == dissent.id, Deadline.kind == step.deadline.kind)
-        )
-    ).first()
-    if deadline is None or deadline.met_at is not None or deadline.due_at >= ctx.now:
-        return False
     await _lapse(ctx, dissent)
     return True
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import or_
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from app.context import Ctx
@@ -49,6 +50,13 @@ async def in_authority(ctx: Ctx, model: type[T], row_id: uuid.UUID) -> T | None:
     return (await ctx.session.exec(query)).first()
 
 
+def hold(ctx: Ctx, row: Any) -> None:
+    """Keep `row` in the session's identity map for the rest of the request. The map holds
+    rows weakly: a row nothing else refers to is dropped, and the next `session.get` of it
+    would read it from the database again."""
+    ctx.session.sync_session.info.setdefault("held", []).append(row)
+
+
 async def load_scoped(
     ctx: Ctx,
     model: type[T],
@@ -57,20 +65,31 @@ async def load_scoped(
     visibility: Any = None,
     for_update: bool = False,
     missing: str,
+    with_parent: tuple[type[Any], Any] | None = None,
 ) -> T:
     """The authority's row `row_id` if `visibility` (a `row_filter`) lets the caller see it,
-    404 `missing` otherwise, whatever the reason. `for_update` locks it and honours If-Match."""
+    404 `missing` otherwise, whatever the reason. `for_update` locks it (it alone) and honours
+    If-Match. `with_parent` (a model and the row's foreign key to it) loads the parent row in
+    the same statement, so a later `session.get` of it is answered from the session."""
     if visibility is False:
         raise NotFound(missing)
     table: Any = model
-    query = select(model).where(table.id == row_id, table.authority_id == ctx.authority.id)
+    # An alias: the visibility filter's own subqueries on the parent's table stay uncorrelated.
+    parent: Any = aliased(with_parent[0]) if with_parent else None
+    query: Any = select(model, parent) if parent is not None else select(model)
+    query = query.where(table.id == row_id, table.authority_id == ctx.authority.id)
+    if with_parent is not None:
+        query = query.join(parent, parent.id == with_parent[1])
     if visibility is not None:
         query = query.where(visibility)
     if for_update:
-        query = query.with_for_update()
-    row = (await ctx.session.exec(query)).first()
-    if row is None:
+        query = query.with_for_update(of=table)
+    found = (await ctx.session.exec(query)).first()
+    if found is None:
         raise NotFound(missing)
+    row: T = found[0] if parent is not None else found
+    if parent is not None:
+        hold(ctx, found[1])
     if for_update:
         ctx.check_version(row.version)
     return row

@@ -2,8 +2,9 @@
 bound and accepted exactly at it (all the way into the database); page sizes; children per
 conference; body size.
 
-Body size is also covered in tests/api/test_problem_details.py (`test_body_over_64_kib_with_content_length_is_413`,
-`test_body_just_under_the_limit_is_not_413`, `test_chunked_body_over_64_kib_without_content_length_is_413`,
+Body size is also covered in tests/api/test_problem_details.py
+(`test_body_over_64_kib_with_content_length_is_413`, `test_body_just_under_the_limit_is_not_413`,
+`test_chunked_body_over_64_kib_without_content_length_is_413`,
 `test_streamed_body_over_64_kib_is_413_however_it_is_declared`) and the out-of-range `limit` on
 three lists in `test_limit_out_of_range_is_422`; here: the exact byte boundary, every route
 that takes a body, and every paginated list generated from the app's routes.
