@@ -16,13 +16,24 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)"
 Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
+class ProblemError(BaseModel):
+    """One problem with a request: a field (`loc`, `msg`, `type`, for validation and rule
+    errors) or a blocker (`code`, `detail`, e.g. why a meeting cannot end yet)."""
+
+    loc: list[str | int] | None = None
+    msg: str | None = None
+    type: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
 class Problem(BaseModel):
     type: str
     title: str
     status: int
     detail: str
     code: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[ProblemError] | None = None
 
 
 def _problem(description: str) -> dict[str, Any]:
