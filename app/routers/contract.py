@@ -97,7 +97,7 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"},
 }
 _REPLAYED_HEADER: dict[str, Any] = {
-    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+    "description": "`true` when this is the stored answer to an earlier request with this Idempotency-Key",
     "schema": {"type": "string", "enum": ["true"]},
 }
 _POST_ERRORS = {

@@ -26,7 +26,7 @@ webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 async def list_events(
     ctx: CtxDep,
     after: int | None = Query(
-        default=None, ge=0, le=MAX_SEQ, description="Return events with seq greater than this (or use `cursor`)"
+        default=None, ge=0, le=MAX_SEQ, description="Events with seq greater than this (or `cursor`)"
     ),
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
