@@ -18,9 +18,11 @@ Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_curs
 
 class ProblemError(BaseModel):
     """One problem with a request: a field (`loc`, `msg`, `type`, for validation and rule
-    errors) or a blocker (`code`, `detail`, e.g. why a meeting cannot end yet)."""
+    errors), a rule's refusal (`code`, `detail`, e.g. why a meeting cannot end yet) or a
+    procedure definition's problem (`pointer`, a JSON pointer into it, with `code`, `detail`)."""
 
     loc: list[str | int] | None = None
+    pointer: str | None = None
     msg: str | None = None
     type: str | None = None
     code: str | None = None

@@ -281,3 +281,24 @@ def test_every_post_claims_its_idempotency_key(world, monkeypatch, operation_id)
     caller, method, path, body = RECIPES[operation_id](world["m"], world)
     caller.request(method, path, json=body if body is not None else {}, headers={"Idempotency-Key": "k-1"})
     assert claimed == ["k-1"], operation_id
+
+
+ALTERNATIVES = {
+    "reports-summary_report": {"text/csv"},
+    "reports-timeliness_report": {"text/csv"},
+    "reports-overdue_report": {"text/csv"},
+    "documents-get_document": {"application/pdf", "text/html"},
+    "guidance-get_guidance": {"text/html"},
+    "procedures-get_procedure_guidance": {"text/html"},
+}
+
+
+def test_every_negotiated_representation_is_declared(client):
+    """The routes that answer by `Accept` (app/negotiation.py, the reports' CSV) declare each
+    representation as 200 content, so a client can ask for it."""
+    spec = client.get("/openapi.json").json()
+    for item in spec["paths"].values():
+        for op in item.values():
+            content = set(op["responses"].get("200", {}).get("content", {}))
+            expected = ALTERNATIVES.get(op["operationId"], set())
+            assert content - {"application/json"} == expected, op["operationId"]
