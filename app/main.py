@@ -43,6 +43,7 @@ from app.routers import (
     test_clock,
 )
 from app.routers.common import PROBLEMS, problem_media_type
+from app.routers.contract import declare_headers
 from app.routers.docs import install_docs
 from app.security import TokenVerifier
 
@@ -53,7 +54,10 @@ procedure's rules, working-day deadlines and hand-offs enforced, recorded and re
 
 Authenticate with a bearer JWT. Errors are RFC 9457 problem details with a stable `code`.
 Every POST accepts an `Idempotency-Key`; mutable resources carry a `version` returned as
-`ETag` and honour `If-Match`.
+`ETag`, and the operations that change them honour `If-Match` (each is declared on the
+operations that honour it). Lists answer `{items, next_cursor}`: pass `next_cursor` back as
+`cursor`. Reports also answer `text/csv`, documents `application/pdf` and `text/html`, and
+guidance `text/html`, by `Accept`.
 """
 
 
@@ -117,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_media_type(FastAPI.openapi(app))
+            app.openapi_schema = problem_media_type(declare_headers(FastAPI.openapi(app)))
         return app.openapi_schema
 
     # FastAPI's documented way to customise the schema is to replace this method.

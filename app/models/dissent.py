@@ -25,6 +25,7 @@ from app.models.base import (
 )
 from app.models.conference import CategoryCode
 from app.models.procedure import ProcedureRef
+from app.models.written_step import SubmittedDocument
 from app.text import SafeText
 from app.vocab import (
     OPEN_STATUSES,
@@ -331,6 +332,13 @@ class DissentDecision(BaseModel):
     changed: bool
 
 
+class FamilyInformantPublic(BaseModel):
+    """Who the reviewer named to tell the family of the outcome."""
+
+    name: str
+    role: str
+
+
 class DissentHistoryItem(BaseModel):
     type: str
     occurred_at: datetime
@@ -360,7 +368,9 @@ class DissentPublic(DissentSummary):
     resolved_at: datetime | None
     withdrawal_reason: str | None
     withdrawn_at: datetime | None
-    submission: dict[str, Any] | None
+    submission: SubmittedDocument | None = PField(
+        description="The written dissent as submitted: the document the procedure names, told apart by `form`"
+    )
     submitted_at: datetime | None
     referral_note: str | None
     referral: ReferralDetails | None
@@ -373,7 +383,7 @@ class DissentPublic(DissentSummary):
     practice_improvements: str | None
     written_note: str | None
     decided_at: datetime | None
-    family_informant: dict[str, str] | None
+    family_informant: FamilyInformantPublic | None
     family_informed_by: str | None
     family_informed_on: date | None
     family_informed_other_reason: str | None

@@ -105,11 +105,18 @@ class RecipientPublic(BaseModel):
     agency: str | None = None
 
 
+class DocumentSubjectRef(BaseModel):
+    """What a document is about: a conference, a dissent or an appeal, by id."""
+
+    kind: str = Field(description="conference, dissent or appeal")
+    id: str
+
+
 class DocumentSummary(BaseModel):
     id: uuid.UUID
     kind: str = Field(description="One of: " + ", ".join(DOCUMENT_KINDS))
     title: str
-    subject: dict[str, str]
+    subject: DocumentSubjectRef
     issued_at: datetime
     sha256: str | None = Field(
         description="SHA-256 of the PDF's bytes, as stored and served; null until the PDF is rendered "

@@ -1,6 +1,7 @@
 """The written step's documents as the API takes them: England's Dissent Form, the CARM
 dissenter's letter to the reviewer (one body, told apart by `form`), the chair's referral,
-and the drafts the service fills in for the dissenter."""
+the drafts the service fills in for the dissenter, and the submitted document as a dissent
+answers it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, EmailStr, Tag
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, EmailStr, Tag
 from pydantic import Field as PField
 
 from app.models.base import IsoDate
@@ -160,3 +161,76 @@ class ReferralIn(_In):
     senior_manager: SafeText | None = PField(
         default=None, max_length=200, description="The senior manager the course of action was agreed with"
     )
+
+
+# ---- the submitted document, as a dissent answers it ---------------------------------------
+# Plain output types: what was stored passed the request's checks when it was submitted, and
+# a later tightening of those checks must not make an old dissent unreadable.
+
+
+class SubmittedProfessional(BaseModel):
+    name: str
+    role: str
+    agency: str
+    agency_address: str
+    phone: str
+    email: str
+
+
+class SubmittedManager(BaseModel):
+    name: str
+    contact: str
+
+
+class SubmittedChild(BaseModel):
+    child_id: uuid.UUID | None
+    name: str
+    date_of_birth: date | None
+
+
+class SubmittedDissentForm(BaseModel):
+    """England's Dissent Form as the dissenter submitted it."""
+
+    form: Literal["dissent_form"]
+    professional: SubmittedProfessional
+    manager: SubmittedManager
+    children: list[SubmittedChild]
+    conference_date: date
+    child_subject_to_plan: bool
+    discussed_with_line_manager_and_safeguarding_lead: bool
+    rationale: str
+    signed_name: str
+    signed_on: date
+
+
+class SubmittedLetterSender(BaseModel):
+    name: str
+    role: str
+    agency: str
+    contact: str
+
+
+class SubmittedDissentLetter(BaseModel):
+    """The dissenter's letter to the reviewer as submitted (Scotland, CARM)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    form: Literal["dissent_letter"]
+    sender: SubmittedLetterSender = PField(alias="from")
+    to: str
+    reasons: str
+    signed_name: str
+    signed_on: date
+
+
+def _with_form(value: Any) -> Any:
+    # Stored before the letter existed, a Dissent Form has no `form`.
+    if isinstance(value, dict) and "form" not in value:
+        return {"form": "dissent_form", **value}
+    return value
+
+
+SubmittedDocument = Annotated[
+    Annotated[SubmittedDissentForm | SubmittedDissentLetter, PField(discriminator="form")],
+    BeforeValidator(_with_form),
+]

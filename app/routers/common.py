@@ -16,13 +16,26 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-200)"
 Cursor = Annotated[SafeText | None, Query(max_length=500, description="next_cursor of the previous page")]
 
 
+class ProblemError(BaseModel):
+    """One problem with a request: a field (`loc`, `msg`, `type`, for validation and rule
+    errors), a rule's refusal (`code`, `detail`, e.g. why a meeting cannot end yet) or a
+    procedure definition's problem (`pointer`, a JSON pointer into it, with `code`, `detail`)."""
+
+    loc: list[str | int] | None = None
+    pointer: str | None = None
+    msg: str | None = None
+    type: str | None = None
+    code: str | None = None
+    detail: str | None = None
+
+
 class Problem(BaseModel):
     type: str
     title: str
     status: int
     detail: str
     code: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[ProblemError] | None = None
 
 
 def _problem(description: str) -> dict[str, Any]:

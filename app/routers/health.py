@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.db import Database
@@ -12,10 +15,14 @@ from app.observability import REGISTRY
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health/live")
-async def live() -> dict[str, str]:
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/health/live", response_model=Liveness)
+async def live() -> Liveness:
     """The process is up."""
-    return {"status": "ok"}
+    return Liveness(status="ok")
 
 
 @router.get("/health/ready", responses={503: {"description": "Not ready"}})

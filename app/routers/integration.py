@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from app.deps import CtxDep, SettingsDep, require_roles
+from app.errors import RuleViolation
 from app.models.webhook import WebhookCreate, WebhookDeliveryPublic, WebhookPublic, WebhookUpdate
 from app.pagination import DEFAULT_LIMIT, MAX_SEQ, Page
 from app.principal import Principal
@@ -24,13 +25,22 @@ webhooks_router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 @events_router.get("", response_model=EventPage)
 async def list_events(
     ctx: CtxDep,
-    after: int = Query(default=0, ge=0, le=MAX_SEQ, description="Return events with seq greater than this"),
+    after: int | None = Query(
+        default=None, ge=0, le=MAX_SEQ, description="Events with seq greater than this (or `cursor`)"
+    ),
+    cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
     _: Principal = require_roles("record_system", "admin"),
 ) -> EventPage:
-    """The authority's events in order, gap-free: poll with `after` = the last seq you saw."""
-    items = await events.list_events(ctx, after=after, limit=limit)
-    return EventPage(items=items, next_after=items[-1].seq if items else after)
+    """The authority's events in order, gap-free: poll with `cursor` = the last page's
+    `next_cursor` (or `after` = the last seq you saw; not both). The first call takes
+    neither."""
+    if after is not None and cursor is not None:
+        raise RuleViolation("give `after` or `cursor`, not both", code="validation_error")
+    position = events.feed_position(cursor) if cursor is not None else after or 0
+    items = await events.list_events(ctx, after=position, limit=limit)
+    last = items[-1].seq if items else position
+    return EventPage(items=items, next_cursor=events.feed_cursor(last), next_after=last)
 
 
 @webhooks_router.post("", status_code=201, response_model=WebhookPublic)

@@ -26,6 +26,7 @@ from app.models.document import (
     DocumentReader,
     DocumentRendition,
     DocumentSubject,
+    DocumentSubjectRef,
     DocumentSummary,
     RecipientPublic,
 )
@@ -145,7 +146,7 @@ def summary(
         id=document.id,
         kind=document.kind,
         title=document.title,
-        subject={"kind": document.subject_kind, "id": str(document.subject_id)},
+        subject=DocumentSubjectRef(kind=document.subject_kind, id=str(document.subject_id)),
         issued_at=document.issued_at,
         sha256=pdf.sha256 if pdf else None,
         size=pdf.size if pdf else None,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.context import Ctx
 from app.models.base import table_of
 from app.models.platform import Event
+from app.pagination import cursor_int, decode_cursor, encode_cursor
 from app.services.journal import audit_list
 
 
@@ -32,7 +33,26 @@ class EventPublic(BaseModel):
 
 class EventPage(BaseModel):
     items: list[EventPublic]
-    next_after: int = Field(description="Pass as `after` to continue; equal to `after` when nothing new")
+    next_cursor: str = Field(
+        description="Pass back as `cursor` to continue, as with every list. A feed has no last "
+        "page: it is never null, and stays the same while nothing new has happened"
+    )
+    next_after: int = Field(
+        deprecated=True,
+        description="Deprecated (kept for one release): use `next_cursor`. Pass as `after` to "
+        "continue; equal to `after` when nothing new",
+    )
+
+
+def feed_cursor(seq: int) -> str:
+    """The feed's position as an opaque cursor, like every list's."""
+    return encode_cursor([seq])
+
+
+def feed_position(cursor: str) -> int:
+    values = decode_cursor(cursor, 1)
+    assert values is not None
+    return cursor_int(values[0])
 
 
 def event_public(authority_code: str, event: Event | sa.Row[Any]) -> EventPublic:

@@ -287,10 +287,38 @@ def test_feed_pages_are_ordered_and_gap_free(api, db):
     assert seen == list(range(1, total + 1))
     assert pages == 4
     # Polling again from the end gives nothing new until something happens.
-    assert expect(admin.get(f"/v1/events?after={total}"), 200) == {"items": [], "next_after": total}
+    end = expect(admin.get(f"/v1/events?after={total}"), 200)
+    assert end["items"] == [] and end["next_after"] == total
     create_child(api, authority)
     page = expect(admin.get(f"/v1/events?after={total}"), 200)
     assert [(i["seq"], i["type"]) for i in page["items"]] == [(total + 1, "child.created")]
+    # The cursor left at the end is the same position.
+    page = expect(admin.get("/v1/events", params={"cursor": end["next_cursor"]}), 200)
+    assert [i["seq"] for i in page["items"]] == [total + 1]
+
+
+def test_the_feed_pages_by_cursor_like_every_list(api, db):
+    authority = create_authority(api, ENGLAND)
+    make_events(api, authority, 4)
+    admin = admin_of(api, authority)
+    total = last_seq(db, authority)
+    seen: list[int] = []
+    page = expect(admin.get("/v1/events?limit=2"), 200)
+    while page["items"]:
+        seen.extend(item["seq"] for item in page["items"])
+        assert page["next_after"] == seen[-1]  # the deprecated field still answers, the same position
+        cursor = page["next_cursor"]
+        page = expect(admin.get("/v1/events", params={"cursor": cursor, "limit": 2}), 200)
+    assert seen == list(range(1, total + 1))
+    assert page["next_cursor"] == cursor  # nothing new: the position does not move
+    expect(admin.get("/v1/events", params={"cursor": cursor, "after": 1}), 422, "validation_error")
+    expect(admin.get("/v1/events", params={"cursor": "not-a-cursor"}), 422, "invalid_cursor")
+
+
+def test_the_contract_marks_next_after_deprecated(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["EventPage"]
+    assert schema["properties"]["next_after"]["deprecated"] is True
+    assert "next_after" in schema["required"] and "next_cursor" in schema["required"]
 
 
 def test_feed_items_match_the_outbox_rows(api, db):
