@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from app.main import create_app
 from app.security import mint_token
+from tests.api.test_procedures import example
 from tests.conftest import TEST_SECRET
 from tests.support import (
     CATEGORY,
@@ -88,6 +89,12 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/authorities"): Rule(SYSADMIN, GLOBAL),
     ("GET", "/v1/authorities/{code}"): Rule(ANY, AUTHORITY),
     ("PATCH", "/v1/authorities/{code}"): Rule(ADMIN, AUTHORITY),
+    # the authority's own procedure (issue 17): its staff read it, its admin adopts versions
+    ("GET", "/v1/authorities/{code}/procedure"): Rule(ANY, AUTHORITY),
+    ("GET", "/v1/authorities/{code}/procedure/versions"): Rule(ANY, AUTHORITY),
+    ("PUT", "/v1/authorities/{code}/procedure"): Rule(ADMIN, AUTHORITY),
+    ("POST", "/v1/authorities/{code}/procedure/validate"): Rule(ADMIN, AUTHORITY),
+    ("GET", "/v1/authorities/{code}/procedure/guidance"): OPEN,
     ("GET", "/v1/profiles"): Rule(ANY, GLOBAL),
     ("GET", "/v1/profiles/{code}"): Rule(ANY, GLOBAL),
     # children: the record system creates; reporting never sees personal data
@@ -386,6 +393,13 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("GET", "/v1/authorities/{code}"): Scenario("bare"),
     ("PATCH", "/v1/authorities/{code}"): Scenario("bare", body=lambda w, r: {"name": "Renamed"}),
+    ("GET", "/v1/authorities/{code}/procedure"): Scenario("bare"),
+    ("GET", "/v1/authorities/{code}/procedure/versions"): Scenario("bare"),
+    ("PUT", "/v1/authorities/{code}/procedure"): Scenario("bare", body=lambda w, r: example("pan-sussex")),
+    ("POST", "/v1/authorities/{code}/procedure/validate"): Scenario(
+        "bare", body=lambda w, r: example("pan-sussex")
+    ),
+    ("GET", "/v1/authorities/{code}/procedure/guidance"): Scenario("bare"),
     ("GET", "/v1/profiles"): Scenario("bare"),
     ("GET", "/v1/profiles/{code}"): Scenario("bare", path={"code": lambda w: w.profile}),
     ("POST", "/v1/children"): Scenario(
