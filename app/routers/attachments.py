@@ -38,7 +38,13 @@ def _problem(description: str) -> dict[str, object]:
 )
 async def add_attachment(
     conference_id: Id,
-    file: Annotated[UploadFile, File(description="The PDF (at most 10 MiB; checked by its content)")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="The PDF (at most 10 MiB; checked by its content)",
+            json_schema_extra={"contentMediaType": "application/pdf"},
+        ),
+    ],
     response: Response,
     ctx: CtxDep,
     title: Annotated[SafeText | None, Form(max_length=MAX_TITLE_LENGTH)] = None,

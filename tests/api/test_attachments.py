@@ -166,9 +166,16 @@ def test_the_twenty_first_is_refused(meeting: Meeting, db: Any) -> None:
     assert len(listed["items"]) == 20
 
 
+def test_a_title_of_exactly_the_bound_is_stored(meeting: Meeting) -> None:
+    assert expect(attach(meeting.record, meeting, make_pdf(), title="t" * 200), 201)["title"] == "t" * 200
+
+
 def test_the_title_is_checked(meeting: Meeting, db: Any) -> None:
     before = stored(db)
-    expect(attach(meeting.record, meeting, make_pdf(), title="Bad\x00title"), 422, "validation_error")
+    refused = expect(
+        attach(meeting.record, meeting, make_pdf(), title="Bad\x00title"), 422, "validation_error"
+    )
+    assert [e["loc"] for e in refused["errors"]] == [["body", "title"]]
     expect(attach(meeting.record, meeting, make_pdf(), title="x" * 201), 422, "validation_error")
     assert stored(db) == before
 
