@@ -141,6 +141,8 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/conferences/{conference_id}/attachments"): Rule(READERS, ITEM),
     ("GET", "/v1/attachments/{attachment_id}"): Rule(READERS, ITEM),
+    # the review bundle: whoever may read the dissent; never reporting
+    ("GET", "/v1/dissents/{dissent_id}/bundle"): Rule(READERS, ITEM),
     # calendar: any token, but only for the caller's own authority (system_admin: any)
     ("GET", "/v1/calendar/deadline"): Rule(ANY, AUTHORITY),
     # integration (SPEC §7, §8)
