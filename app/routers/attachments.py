@@ -42,7 +42,7 @@ async def add_attachment(
         UploadFile,
         File(
             description="The PDF (at most 10 MiB; checked by its content)",
-            json_schema_extra={"contentMediaType": "application/pdf"},
+            json_schema_extra={"contentMediaType": "application/pdf", "minLength": 1},
         ),
     ],
     response: Response,
