@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,15 +21,18 @@ from app.db import Database
 from app.deps import limit_costly
 from app.documents import render
 from app.idempotency import IdempotentReplay, idempotency, replay_response
-from app.middleware import RequestMiddleware
+from app.middleware import BodyLimit, RequestMiddleware
+from app.models.attachment import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BODY_BYTES
 from app.observability import configure_logging
 from app.problems import install_error_handlers
 from app.profiles import all_profiles
 from app.ratelimit import RateLimits
 from app.routers import (
     appeals,
+    attachments,
     audit,
     authorities,
+    bundles,
     calendar,
     children,
     conferences,
@@ -66,6 +70,16 @@ async def _warm_renderer() -> None:
         await anyio.to_thread.run_sync(render.warm_up)
     except Exception:  # a broken renderer shows on the first document; start-up goes on
         logging.getLogger(__name__).exception("warming the document renderer failed")
+
+
+# The attachment upload's own body limit: the file's 10 MiB and the multipart framing.
+UPLOAD_LIMIT = BodyLimit(
+    method="POST",
+    path=re.compile(r"/v1/conferences/[^/]+/attachments"),
+    max_bytes=MAX_UPLOAD_BODY_BYTES,
+    code="attachment_too_large",
+    detail=f"an attachment may be at most {MAX_ATTACHMENT_BYTES} bytes (10 MiB)",
+)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -117,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_header_bytes=settings.max_header_bytes,
+        route_limits=[UPLOAD_LIMIT],
     )
 
     def openapi() -> dict[str, Any]:
@@ -143,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         appeals.router,
         appeals.complaints_router,
         documents.router,
+        attachments.router,
+        bundles.router,
         calendar.router,
         integration.events_router,
         integration.webhooks_router,

@@ -1,6 +1,7 @@
 """One pure-ASGI middleware that owns the request's edges: the request id, the body size
-limit, the transaction (commit before the response leaves, so 2xx means durable; roll back
-on any refusal, so a refused call changes nothing), metrics and the access log."""
+limit (the app's, or a route's own: the attachment upload), the transaction (commit before
+the response leaves, so 2xx means durable; roll back on any refusal, so a refused call
+changes nothing), metrics and the access log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -46,11 +49,37 @@ def _head_size(scope: Scope) -> int:
     return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A route's own body limit (an upload), with the problem code that refuses more."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+    code: str
+    detail: str
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int = 16 * 1024) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = 16 * 1024,
+        route_limits: Sequence[BodyLimit] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.route_limits = tuple(route_limits)
+
+    def _limit(self, scope: Scope) -> tuple[int, str, str]:
+        for limit in self.route_limits:
+            if scope["method"] == limit.method and limit.path.fullmatch(scope["path"]):
+                return limit.max_bytes, limit.code, limit.detail
+        detail = f"the request body is larger than {self.max_body_bytes} bytes"
+        return self.max_body_bytes, "payload_too_large", detail
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,11 +100,11 @@ class RequestMiddleware:
                 for message in _problem(431, "request_header_fields_too_large", detail, request_id):
                     await send(message)
                 return
-            body = await self._read_body(headers, receive)
+            max_bytes, code, detail = self._limit(scope)
+            body = await self._read_body(headers, receive, max_bytes)
             if body is None:
                 status = 413
-                detail = f"the request body is larger than {self.max_body_bytes} bytes"
-                for message in _problem(413, "payload_too_large", detail, request_id):
+                for message in _problem(413, code, detail, request_id):
                     await send(message)
                 return
             status = await self._run(scope, body, receive, send, state, request_id)
@@ -98,11 +127,12 @@ class RequestMiddleware:
             )
             request_id_var.reset(token)
 
-    async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
-        """Read the whole body (bounded) so an oversized one is refused before any work;
-        None when it is too large."""
+    @staticmethod
+    async def _read_body(headers: dict[str, str], receive: Receive, max_bytes: int) -> bytes | None:
+        """Read the whole body (bounded) so an oversized one is refused before any work (and,
+        when Content-Length declares too much, before reading any of it); None when too large."""
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             return None
         chunks: list[bytes] = []
         size = 0
@@ -112,7 +142,7 @@ class RequestMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > max_bytes:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

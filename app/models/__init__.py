@@ -2,6 +2,7 @@
 
 from app.models import (
     appeal,
+    attachment,
     authority,
     blob,
     child,
@@ -15,6 +16,7 @@ from app.models import (
 
 __all__ = [
     "appeal",
+    "attachment",
     "authority",
     "blob",
     "child",

@@ -28,7 +28,7 @@ DOCUMENT_CONTENT = {
 }
 
 
-def negotiate(accept: str | None) -> str:
+def negotiate(accept: str | None, offered: tuple[str, ...] = _OFFERED) -> str:
     """The offered media type the Accept header prefers (JSON when it has no preference)."""
     if not accept:
         return JSON
@@ -44,13 +44,13 @@ def negotiate(accept: str | None) -> str:
                 except ValueError:
                     quality = 0.0
         media = media.lower()
-        for offered in _OFFERED:
-            if quality > 0 and media in (offered, offered.split("/")[0] + "/*", "*/*"):
-                ranked.append((-quality, position if media != "*/*" else 1000 + position, offered))
+        for kind in offered:
+            if quality > 0 and media in (kind, kind.split("/")[0] + "/*", "*/*"):
+                ranked.append((-quality, position if media != "*/*" else 1000 + position, kind))
                 break
     if not ranked:
         raise DomainError(
-            "documents are available as application/pdf, text/html or application/json",
+            f"available as {' or '.join(sorted(offered))}",
             status=406,
             code="not_acceptable",
         )

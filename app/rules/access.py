@@ -143,3 +143,13 @@ def lodges_as_professional(principal: Principal) -> bool:
 def small_counts_withheld(principal: Principal) -> bool:
     """Report suppression applies to the `reporting` role unless it also holds a managing role."""
     return principal.has_any("reporting") and not principal.has_any("admin", "reviewer")
+
+
+# ---- attachments ---------------------------------------------------------------------------
+
+
+def require_attachment_adder(principal: Principal, chair_id: str) -> None:
+    require(
+        can_manage_attendees(principal, chair_id),
+        "only the record system or this meeting's chair can attach documents to it",
+    )

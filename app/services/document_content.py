@@ -69,7 +69,8 @@ def _envelope(ctx: Ctx, profile: Profile, conference: Conference) -> dict[str, A
     }
 
 
-async def _children(ctx: Ctx, conference_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+async def children_of(ctx: Ctx, conference_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """The meeting's children by id, in the meeting's order."""
     rows = await ctx.session.exec(
         select(Child)
         .join(ConferenceChild, col(ConferenceChild.child_id) == col(Child.id))
@@ -164,7 +165,7 @@ def _dissent_item(
 
 async def for_dissent(ctx: Ctx, dissent: Dissent, conference: Conference) -> Gathered:
     """A dissent's written submission, referral or review outcome."""
-    children = await _children(ctx, conference.id)
+    children = await children_of(ctx, conference.id)
     attendees = await _attendees(ctx, conference.id)
     deadlines = (await _deadlines(ctx, [dissent.id])).get(str(dissent.id), [])
     profile = await procedure_of(ctx, conference)
@@ -207,7 +208,7 @@ async def for_dissent(ctx: Ctx, dissent: Dissent, conference: Conference) -> Gat
 
 async def for_appeal(ctx: Ctx, appeal: Appeal, conference: Conference) -> Gathered:
     """An appeal as lodged, or the response to it."""
-    children = await _children(ctx, conference.id)
+    children = await children_of(ctx, conference.id)
     attendees = await _attendees(ctx, conference.id)
     deadlines = (await _deadlines(ctx, [appeal.id])).get(str(appeal.id), [])
     decision = (
@@ -254,7 +255,7 @@ async def for_appeal(ctx: Ctx, appeal: Appeal, conference: Conference) -> Gather
 
 async def for_meeting(ctx: Ctx, conference: Conference) -> Gathered:
     """The minutes extract: every dissent raised in the meeting, as the record stands."""
-    children = await _children(ctx, conference.id)
+    children = await children_of(ctx, conference.id)
     attendees = await _attendees(ctx, conference.id)
     dissents = list(
         (

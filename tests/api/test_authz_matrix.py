@@ -38,6 +38,7 @@ from app.main import create_app
 from app.security import mint_token
 from tests.api.test_procedures import example
 from tests.conftest import TEST_SECRET
+from tests.pdf_samples import make_pdf
 from tests.support import (
     CATEGORY,
     FORM_PROFESSIONAL,
@@ -141,6 +142,14 @@ AUTHZ: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/appeals/{appeal_id}/documents"): Rule(READERS, ITEM),
     ("GET", "/v1/conferences/{conference_id}/documents"): Rule(READERS, ITEM),
     ("GET", "/v1/documents/{document_id}"): Rule(READERS, ITEM),
+    # attachments: the record system or the meeting's chair adds; read as documents are
+    ("POST", "/v1/conferences/{conference_id}/attachments"): Rule(
+        frozenset({"record_system", "chair"}), ITEM
+    ),
+    ("GET", "/v1/conferences/{conference_id}/attachments"): Rule(READERS, ITEM),
+    ("GET", "/v1/attachments/{attachment_id}"): Rule(READERS, ITEM),
+    # the review bundle: whoever may read the dissent; never reporting
+    ("GET", "/v1/dissents/{dissent_id}/bundle"): Rule(READERS, ITEM),
     # calendar: any token, but only for the caller's own authority (system_admin: any)
     ("GET", "/v1/calendar/deadline"): Rule(ANY, AUTHORITY),
     # integration (SPEC §7, §8)
@@ -355,6 +364,18 @@ Body = Callable[[World, str], Any]
 
 
 @dataclass(frozen=True)
+class Multipart:
+    """A multipart/form-data body (the attachment upload) in place of JSON."""
+
+    files: dict[str, tuple[str, bytes, str]]
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def _upload(world: World, role: str) -> Multipart:
+    return Multipart({"file": ("report.pdf", make_pdf(1), "application/pdf")}, {"title": "Report"})
+
+
+@dataclass(frozen=True)
 class Scenario:
     stage: str = "full"
     profile: str = REGISTRATION
@@ -376,6 +397,18 @@ def _document_id(world: World) -> str:
         page = expect(world.meeting.reviewer.get(f"/v1/dissents/{world.ids['dissent_id']}/documents"), 200)
         world.ids["document_id"] = str(page["items"][0]["id"])
     return world.ids["document_id"]
+
+
+def _attachment_id(world: World) -> str:
+    """An attachment on the full world's meeting (kept in `ids`, as `_document_id`)."""
+    if "attachment_id" not in world.ids:
+        assert world.meeting is not None
+        caller = world.meeting.record
+        url = f"/v1/conferences/{world.ids['conference_id']}/attachments"
+        form = _upload(world, "record_system")
+        response = caller.request("POST", url, files=form.files, data=form.data)
+        world.ids["attachment_id"] = str(expect(response, 201)["id"])
+    return world.ids["attachment_id"]
 
 
 # How to put each route in a state where an allowed caller succeeds. Routes not listed run
@@ -463,6 +496,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("POST", "/v1/complaints"): Scenario(body=lambda w, r: complaint_body(w)),
     ("GET", "/v1/documents/{document_id}"): Scenario(path={"document_id": _document_id}),
+    ("POST", "/v1/conferences/{conference_id}/attachments"): Scenario(body=_upload),
+    ("GET", "/v1/attachments/{attachment_id}"): Scenario(path={"attachment_id": _attachment_id}),
     ("GET", "/v1/calendar/deadline"): Scenario(
         "bare", params=lambda w: {"authority": w.authority, "from": DAY, "working_days": 5}
     ),
@@ -528,9 +563,13 @@ def _token(role: str, *, authority: str | None, sub: str | None = None) -> str:
 def _send(api: Api, method: str, url: str, call: Call, body: Any, params: dict[str, Any] | None) -> None:
     headers = {"Authorization": f"Bearer {call.token}"} if call.token else {}
     kwargs: dict[str, Any] = {"headers": headers, "params": params}
-    if body is not None:
-        kwargs["json"] = body
-    call.request_text = url + json.dumps(params or {}) + json.dumps(body)
+    if isinstance(body, Multipart):
+        kwargs.update(files=body.files, data=body.data)
+        call.request_text = url + json.dumps(params or {}) + json.dumps(body.data)
+    else:
+        if body is not None:
+            kwargs["json"] = body
+        call.request_text = url + json.dumps(params or {}) + json.dumps(body)
     call.response = api.client.request(method, url, **kwargs)
 
 

@@ -78,6 +78,7 @@ def _is_free_text(schema: dict[str, Any]) -> bool:
         and "enum" not in schema
         and "const" not in schema
         and schema.get("format") not in NOT_FREE_TEXT
+        and "contentMediaType" not in schema  # a file's bytes (the attachment upload)
     )
 
 
@@ -112,22 +113,38 @@ def _schema_fields(
     return found
 
 
-def request_schema(method: str, path: str) -> dict[str, Any] | None:
+JSON_BODY, MULTIPART_BODY = "application/json", "multipart/form-data"
+
+
+def request_schema(method: str, path: str, media: str = JSON_BODY) -> dict[str, Any] | None:
     body = _spec()["paths"][path][method.lower()].get("requestBody")
-    return body["content"]["application/json"]["schema"] if body else None
+    return body["content"].get(media, {}).get("schema") if body else None
 
 
-def body_routes() -> dict[tuple[str, str], dict[str, Any]]:
+def body_routes(media: str = JSON_BODY) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (method.upper(), path): schema
         for path, operations in _spec()["paths"].items()
         for method in operations
-        if (schema := request_schema(method, path)) is not None
+        if (schema := request_schema(method, path, media)) is not None
     }
 
 
-def bounded_fields() -> dict[Field, dict[str, Any]]:
-    return {f: s for schema in body_routes().values() for f, s in _schema_fields(schema, "", "", frozenset())}
+def bounded_fields(media: str = JSON_BODY) -> dict[Field, dict[str, Any]]:
+    return {
+        f: s for schema in body_routes(media).values() for f, s in _schema_fields(schema, "", "", frozenset())
+    }
+
+
+def test_the_multipart_upload_is_declared_and_bounded():
+    """The one multipart body (the attachment upload): its title is bounded like any string
+    (its one-over and at-the-bound cases are in tests/api/test_attachments.py); the file is
+    binary, bounded by the upload's own body limit."""
+    routes = body_routes(MULTIPART_BODY)
+    assert set(routes) == {("POST", "/v1/conferences/{conference_id}/attachments")}
+    fields = bounded_fields(MULTIPART_BODY)
+    assert {f.name: s.get("maxLength") for f, s in fields.items()} == {"title": 200}
+    assert all("pattern" in s for s in fields.values())  # SafeText: no control characters
 
 
 def test_every_request_string_and_array_has_a_bound():
