@@ -53,9 +53,8 @@ async def idempotency(request: Request, session: SessionDep, principal: CurrentU
         return
     if not (1 <= len(key) <= 200) or not key.isprintable():
         raise RuleViolation("Idempotency-Key must be 1 to 200 printable characters", code="validation_error")
-    body = await request.body()
     digest = hashlib.sha256(
-        b"\n".join([request.method.encode(), request.url.path.encode(), body])
+        b"\n".join([request.method.encode(), request.url.path.encode(), await _content(request)])
     ).hexdigest()
     scope = f"{principal.authority or '-'}/{principal.sub}"
 
@@ -63,6 +62,22 @@ async def idempotency(request: Request, session: SessionDep, principal: CurrentU
         await _claim(request, session, scope=scope, key=key, digest=digest, now=now)
 
     request.state.idempotency_claim = claim
+
+
+async def _content(request: Request) -> bytes:
+    """What the fingerprint covers: the body, or for a multipart upload each part's name and
+    content (its boundary is random, so the same upload sent again has other bytes)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return await request.body()
+    parts = []
+    for name, value in (await request.form()).multi_items():  # parsed once, by the route
+        if isinstance(value, str):
+            data = value.encode()
+        else:
+            data = await value.read()
+            await value.seek(0)
+        parts.append(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    return b"".join(parts)
 
 
 async def _claim(

@@ -27,6 +27,7 @@ IF_MATCH: dict[str, str] = {
     "conferences-record_attendee": "the conference's",
     "conferences-cancel_conference": "the conference's",
     "conferences-raise_dissent": "the conference's",
+    "attachments-add_attachment": "the conference's",
     "dissents-resolve_dissent": "the dissent's",
     "dissents-withdraw_dissent": "the dissent's",
     "dissents-submit_written": "the dissent's",

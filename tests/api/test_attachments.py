@@ -76,6 +76,18 @@ def test_the_record_system_attaches_a_pdf_and_it_is_listed_and_served(meeting: M
     assert audits(db, meeting.authority, "attachment.read")
 
 
+def test_an_upload_sent_again_with_its_idempotency_key_is_stored_once(meeting: Meeting, db: Any) -> None:
+    pdf = make_pdf(2)
+    key = {"Idempotency-Key": "upload-once"}
+    files = {"file": ("report.pdf", pdf, "application/pdf")}
+    url = f"{meeting.url}/attachments"
+    first = meeting.record.request("POST", url, files=files, data={"title": "Report"}, headers=key)
+    again = meeting.record.request("POST", url, files=files, data={"title": "Report"}, headers=key)
+    assert expect(first, 201) == expect(again, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert stored(db)["attachment"] == 1
+
+
 def test_the_chair_attaches_without_a_title(meeting: Meeting) -> None:
     body = expect(attach(meeting.chair, meeting, make_pdf(1), title=None), 201)
     assert body["title"] is None and body["added_by"] == meeting.chair_id

@@ -11,6 +11,7 @@ import pytest
 
 from app import idempotency
 from app.routers.contract import ETAG, IF_MATCH
+from tests.pdf_samples import make_pdf
 from tests.support import Api, Caller, Meeting, dissent_letter, expect, make_meeting
 
 PROFILE = "scotland-cppm-registration"  # every kind of resource: dissents, referral, appeals
@@ -67,6 +68,20 @@ def world(api: Api) -> dict[str, Any]:
 Recipe = Callable[[Meeting, dict[str, Any]], tuple[Caller, str, str, Any]]
 
 
+class Upload:
+    """A recipe body sent as multipart/form-data (the one upload route) instead of JSON."""
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"files": {"file": ("report.pdf", make_pdf(1), "application/pdf")}}
+
+
+def _body(body: Any) -> dict[str, Any]:
+    """The request's keyword arguments for a recipe's body."""
+    if isinstance(body, Upload):
+        return body.as_kwargs()
+    return {} if body is None else {"json": body}
+
+
 def _chair_step(tail: str) -> Recipe:
     return lambda m, w: (m.chair, "POST", f"{m.url}/{tail}", None)
 
@@ -100,6 +115,7 @@ RECIPES: dict[str, Recipe] = {
         f"/v1/authorities/{m.authority}/procedure/validate",
         {"extends": PROFILE},
     ),
+    "attachments-add_attachment": lambda m, w: (m.record, "POST", f"{m.url}/attachments", Upload()),
     "children-create_child": lambda m, w: (
         m.record,
         "POST",
@@ -255,10 +271,7 @@ def test_every_change_has_a_recipe(client):
 def test_a_stale_if_match_answers_412_exactly_where_declared(world, operation_id):
     m: Meeting = world["m"]
     caller, method, path, body = RECIPES[operation_id](m, world)
-    kwargs: dict[str, Any] = {"headers": {"If-Match": STALE}}
-    if body is not None:
-        kwargs["json"] = body
-    r = caller.request(method, path, **kwargs)
+    r = caller.request(method, path, headers={"If-Match": STALE}, **_body(body))
     if operation_id in IF_MATCH:
         expect(r, 412, "precondition_failed")
     else:
@@ -279,7 +292,7 @@ def test_every_post_claims_its_idempotency_key(world, monkeypatch, operation_id)
 
     monkeypatch.setattr(idempotency, "_claim", spy)
     caller, method, path, body = RECIPES[operation_id](world["m"], world)
-    caller.request(method, path, json=body if body is not None else {}, headers={"Idempotency-Key": "k-1"})
+    caller.request(method, path, **(_body(body) or {"json": {}}), headers={"Idempotency-Key": "k-1"})
     assert claimed == ["k-1"], operation_id
 
 
@@ -288,6 +301,8 @@ ALTERNATIVES = {
     "reports-timeliness_report": {"text/csv"},
     "reports-overdue_report": {"text/csv"},
     "documents-get_document": {"application/pdf", "text/html"},
+    "attachments-get_attachment": {"application/pdf"},
+    "dissents-get_review_bundle": {"application/pdf"},
     "guidance-get_guidance": {"text/html"},
     "procedures-get_procedure_guidance": {"text/html"},
 }

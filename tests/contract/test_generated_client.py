@@ -37,7 +37,9 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The generated package (offline: the generator needs only the file)."""
     out = tmp_path_factory.mktemp("generated")
     config = out / "config.yml"
-    config.write_text("post_hooks: []\n")  # no formatter run: the code is only imported
+    # No formatter run (the code is only imported); PDF-only answers (an attachment's bytes)
+    # read as bytes, the generator's documented mapping, as the README tells integrators.
+    config.write_text("post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n")
     bin_dir = Path(sys.executable).parent
     done = subprocess.run(  # noqa: S603 - the venv's own generator
         [
