@@ -39,7 +39,9 @@ def gen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     config = out / "config.yml"
     # No formatter run (the code is only imported); PDF-only answers (an attachment's bytes)
     # read as bytes, the generator's documented mapping, as the README tells integrators.
-    config.write_text("post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n")
+    config.write_text(
+        "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n"
+    )
     bin_dir = Path(sys.executable).parent
     done = subprocess.run(  # noqa: S603 - the venv's own generator
         [
