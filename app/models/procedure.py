@@ -13,6 +13,7 @@ from pydantic import Field as PField
 from sqlmodel import Field, SQLModel
 
 from app.models.base import fk, id_field, json_field, utc
+from app.profiles.schema import Profile
 
 
 class ProcedureVersion(SQLModel, table=True):
@@ -62,7 +63,7 @@ class ProcedureVersionPublic(BaseModel):
     created_by: str | None
     in_force: bool = PField(description="True for the version new conferences get today")
     definition: dict[str, Any] | None = PField(description="As adopted (null for version 1)")
-    resolved: dict[str, Any] = PField(description="The whole procedure, merged into its base")
+    resolved: Profile = PField(description="The whole procedure, merged into its base")
     changes_from_base: list[ChangePublic]
     changes_from_previous: list[ChangePublic]
 
@@ -71,6 +72,6 @@ class ProcedureValidation(BaseModel):
     code: str
     extends: str
     effective_from: date
-    resolved: dict[str, Any]
+    resolved: Profile = PField(description="The whole procedure, merged into its base")
     changes_from_base: list[ChangePublic]
     changes_from_current: list[ChangePublic]

@@ -165,49 +165,50 @@ class ReferralIn(_In):
 
 # ---- the submitted document, as a dissent answers it ---------------------------------------
 # Plain output types: what was stored passed the request's checks when it was submitted, and
-# a later tightening of those checks must not make an old dissent unreadable.
+# a later tightening of those checks must not make an old dissent unreadable: every field but
+# `form` may be missing (null) in a document stored before the field existed.
 
 
 class SubmittedProfessional(BaseModel):
-    name: str
-    role: str
-    agency: str
-    agency_address: str
-    phone: str
-    email: str
+    name: str | None = None
+    role: str | None = None
+    agency: str | None = None
+    agency_address: str | None = None
+    phone: str | None = None
+    email: str | None = None
 
 
 class SubmittedManager(BaseModel):
-    name: str
-    contact: str
+    name: str | None = None
+    contact: str | None = None
 
 
 class SubmittedChild(BaseModel):
-    child_id: uuid.UUID | None
-    name: str
-    date_of_birth: date | None
+    child_id: uuid.UUID | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
 
 
 class SubmittedDissentForm(BaseModel):
     """England's Dissent Form as the dissenter submitted it."""
 
     form: Literal["dissent_form"]
-    professional: SubmittedProfessional
-    manager: SubmittedManager
-    children: list[SubmittedChild]
-    conference_date: date
-    child_subject_to_plan: bool
-    discussed_with_line_manager_and_safeguarding_lead: bool
-    rationale: str
-    signed_name: str
-    signed_on: date
+    professional: SubmittedProfessional | None = None
+    manager: SubmittedManager | None = None
+    children: list[SubmittedChild] | None = None
+    conference_date: date | None = None
+    child_subject_to_plan: bool | None = None
+    discussed_with_line_manager_and_safeguarding_lead: bool | None = None
+    rationale: str | None = None
+    signed_name: str | None = None
+    signed_on: date | None = None
 
 
 class SubmittedLetterSender(BaseModel):
-    name: str
-    role: str
-    agency: str
-    contact: str
+    name: str | None = None
+    role: str | None = None
+    agency: str | None = None
+    contact: str | None = None
 
 
 class SubmittedDissentLetter(BaseModel):
@@ -216,11 +217,11 @@ class SubmittedDissentLetter(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     form: Literal["dissent_letter"]
-    sender: SubmittedLetterSender = PField(alias="from")
-    to: str
-    reasons: str
-    signed_name: str
-    signed_on: date
+    sender: SubmittedLetterSender | None = PField(default=None, alias="from")
+    to: str | None = None
+    reasons: str | None = None
+    signed_name: str | None = None
+    signed_on: date | None = None
 
 
 def _with_form(value: Any) -> Any:

@@ -35,7 +35,7 @@ def version_public(version: InForce, *, previous: InForce | None, in_force: int)
         created_by=row.created_by if row else None,
         in_force=version.version == in_force,
         definition=row.definition if row else None,
-        resolved=resolved,
+        resolved=version.profile,
         changes_from_base=_changes(base, resolved),
         changes_from_previous=_changes(_resolved(previous), resolved) if previous else [],
     )
@@ -77,7 +77,7 @@ async def validate_definition(ctx: Ctx, definition: dict[str, Any]) -> Procedure
         code=checked.code,
         extends=checked.extends,
         effective_from=checked.effective_from,
-        resolved=checked.resolved,
+        resolved=checked.profile,
         changes_from_base=_changes(
             procedures.builtin(checked.extends).model_dump(mode="json"), checked.resolved
         ),

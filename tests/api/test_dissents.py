@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 from app.models.authority import Authority
 from app.models.conference import Conference, Decision
@@ -1393,3 +1394,24 @@ def test_dissent_detail_has_deadlines_and_history(api, db):
     # Reading a dissent is audited (personal data).
     reads = audits(db, m.authority, "dissent.read")
     assert any(a.entity_id == d["id"] and a.actor_sub == "prof-1" for a in reads)
+
+
+def test_a_written_dissent_stored_in_an_earlier_shape_still_reads(api, db):
+    """A Dissent Form stored before the form gained the professional's details, the manager,
+    the children and the signature date (an upgraded deployment's rows) reads with those
+    fields null, never a 500."""
+    m, d = unresolved(api, ENGLAND)
+    submit(m, d["id"])
+    earlier = {
+        "signed_name": "Pat Prof",
+        "conference_date": "2025-12-18",
+        "child_subject_to_plan": True,
+        "discussed_with_line_manager_and_safeguarding_lead": True,
+        "rationale": "The evidence does not show the threshold is met.",
+    }
+    table = SQLModel.metadata.tables["dissent"]
+    db.execute(sa.update(table).where(table.c.id == uuid.UUID(d["id"])).values(submission=earlier))
+    db.commit()
+    shown = show(m.reviewer, d["id"])["submission"]
+    assert shown["form"] == "dissent_form" and shown["rationale"] == earlier["rationale"]
+    assert shown["professional"] is None and shown["signed_on"] is None
