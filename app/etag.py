@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app.errors import PreconditionFailed
+from app.errors import PreconditionFailed, RuleViolation
+
+# The longest If-Match honoured (declared as the header's maxLength in the OpenAPI description).
+MAX_IF_MATCH = 1000
 
 
 def etag(version: int) -> str:
@@ -12,6 +15,8 @@ def etag(version: int) -> str:
 def check_version(header: str | None, version: int) -> None:
     if header is None:
         return
+    if len(header) > MAX_IF_MATCH:
+        raise RuleViolation(f"If-Match must be at most {MAX_IF_MATCH} characters", code="validation_error")
     candidates = [c.strip() for c in header.split(",")]
     if "*" in candidates:
         return

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.etag import MAX_IF_MATCH
+
 # operationId -> whose ETag `If-Match` is compared with.
 IF_MATCH: dict[str, str] = {
     "authorities-update_authority": "the authority's",
@@ -116,7 +118,7 @@ def _if_match_parameter(whose: str) -> dict[str, Any]:
             f"Change only if {whose} current ETag is one of these (or `*`); otherwise 412 "
             "and nothing changes. Without it the change is unconditional."
         ),
-        "schema": {"type": "string", "maxLength": 1000},
+        "schema": {"type": "string", "maxLength": MAX_IF_MATCH},
     }
 
 

@@ -86,3 +86,18 @@ def test_stale_if_match_on_an_authority_patch_is_412(api, meeting):
     ok = meeting.admin.patch(url, json={"name": "Renamed"}, headers={"If-Match": r.headers["etag"]})
     assert expect(ok, 200)["version"] == version + 1
     assert ok.headers["etag"] == f'"{version + 1}"'
+
+
+def test_an_if_match_longer_than_declared_is_a_validation_error(api, meeting, db):
+    """The header's declared maxLength is enforced (schemathesis found a longer one answered
+    412), and one exactly at it is still compared."""
+    before = counts(db, "event", "audit_entry")
+    too_long = "M" * 1001
+    problem(
+        meeting.chair.post(f"{meeting.url}/start", headers={"If-Match": too_long}), 422, "validation_error"
+    )
+    assert counts(db, "event", "audit_entry") == before
+    at_limit = "M" * 1000
+    problem(
+        meeting.chair.post(f"{meeting.url}/start", headers={"If-Match": at_limit}), 412, "precondition_failed"
+    )
