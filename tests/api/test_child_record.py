@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.models.dissent import ChildRecordEntry
+from tests.api.test_appeals import lodge
 from tests.support import (
     CATEGORY,
     Api,
@@ -237,18 +238,7 @@ def test_appeal_response_goes_on_the_record_newest_first(api, db):
     finish(m, at=f"{DAY}T12:00:00Z")
     api.set_clock("2025-12-19T09:00:00Z")
     take_to_review(m, raised["id"])
-    appeal = expect(
-        m.record.post(
-            "/v1/appeals",
-            json={
-                "conference_id": m.conference_id,
-                "child_id": m.child_ids[0],
-                "appellant": {"name": "Jo Parent", "relationship": "parent"},
-                "grounds": "We disagree.",
-            },
-        ),
-        201,
-    )
+    appeal = lodge(m)
     api.set_clock("2025-12-23T10:00:00Z")
     decide(m, raised["id"], "uphold", written_note="Review note: uphold.")
     assert kinds(m.record, m.child_ids[0]) == ["review_note", "decision"]  # lodging adds nothing

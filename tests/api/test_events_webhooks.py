@@ -30,6 +30,7 @@ from app.main import create_app
 from app.models.authority import Authority
 from app.models.platform import AuditEntry, Event
 from app.models.webhook import WebhookDelivery, WebhookSubscription
+from tests.api.test_appeals import lodge
 from tests.support import (
     Api,
     Caller,
@@ -489,18 +490,7 @@ def registration_flow(api: Api) -> Meeting:
     expect(m.chair.post(f"/v1/dissents/{dissent}/referral", json={"note": "Referred in writing"}), 200)
     decision = {"outcome": "uphold", "written_note": "The decision stands."}
     expect(m.reviewer.post(f"/v1/dissents/{dissent}/review-decision", json=decision), 200)
-    appeal = expect(
-        m.record.post(
-            "/v1/appeals",
-            json={
-                "conference_id": m.conference_id,
-                "child_id": m.child_ids[0],
-                "appellant": {"name": "Jo Parent", "relationship": "parent"},
-                "grounds": "We do not agree.",
-            },
-        ),
-        201,
-    )
+    appeal = lodge(m)
     body = {"outcome": "decision_confirmed", "response_text": "We looked again."}
     expect(m.chair.post(f"/v1/appeals/{appeal['id']}/response", json=body), 200)
     return m

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_appeals import lodge
 from tests.support import Api, create_authority, expect, make_meeting, rows
 
 ENGLAND = "england-cp-conference"
@@ -298,18 +299,7 @@ def test_england_with_family_appeals_end_to_end(api, db, england):
     assert ended["procedure"] == {"code": "england-family-appeals", "version": 2}
     assert ended["appeal_deadline"]["due_date"] == "2025-12-29"  # 5 working days
     api.set_clock("2025-12-19T09:00:00Z")
-    appeal = expect(
-        m.record.post(
-            "/v1/appeals",
-            json={
-                "conference_id": m.conference_id,
-                "child_id": m.child_ids[0],
-                "appellant": {"name": "Jo Parent", "relationship": "parent"},
-                "grounds": "We do not agree that a plan is needed.",
-            },
-        ),
-        201,
-    )
+    appeal = lodge(m)
     assert appeal["procedure"] == {"code": "england-family-appeals", "version": 2}
     [due] = [d for d in appeal["deadlines"] if d["kind"] == "appeal_response"]
     assert due["due_date"] == "2025-12-30"  # the chair's meeting: 5 working days from receipt

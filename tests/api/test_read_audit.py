@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app.config import Settings
 from app.models.platform import AuditEntry
 from app.services.audit import seal_with
+from tests.api.test_appeals import lodge
 from tests.support import Api, create_authority, create_child, expect, make_meeting
 
 ENGLAND = "england-cp-conference"
@@ -90,18 +91,7 @@ def test_the_appeal_list_records_the_appeals_it_showed(api, db):
     m.decide_all("register")
     m.confirm_all()
     m.end()
-    appeal = expect(
-        m.record.post(
-            "/v1/appeals",
-            json={
-                "conference_id": m.conference_id,
-                "child_id": m.child_ids[0],
-                "appellant": {"name": "Jo Parent", "relationship": "parent"},
-                "grounds": "We disagree.",
-            },
-        ),
-        201,
-    )
+    appeal = lodge(m)
     expect(m.record.get(f"/v1/appeals?child_id={m.child_ids[0]}"), 200)
     (listed,) = reads(db, m.authority, "appeal.list")
     assert listed.detail == {"count": 1, "ids": [appeal["id"]], "filter": {"child_id": m.child_ids[0]}}
