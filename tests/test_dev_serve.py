@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from app.demo import load_demo
 from app.models.authority import Authority
 from app.models.conference import Conference
 from tests.conftest import TEST_SECRET
+from tests.real_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 180.0  # migrate + demo + start, on a busy two-core machine
@@ -40,18 +40,12 @@ def test_a_second_demo_run_prints_the_same_meetings_and_people(settings, db):
         assert db.execute(sa.select(sa.func.count()).select_from(model.__table__)).scalar() == len(second)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _default_sigint() -> None:  # as in a terminal, whatever the test runner does with SIGINT
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_dev_serve_runs_the_worker_beside_the_api_and_ctrl_c_stops_both(database_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "dev-serve.log"
     env = {**os.environ, "DATABASE_URL": database_url, "AUTH_JWT_SECRET": TEST_SECRET}
     env.pop("TEST_DATABASE_URL", None)

@@ -6,25 +6,18 @@ process: a huge header is refused, an ordinary request still served)."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.test_authz_matrix import ENGLAND, build_world
-from tests.conftest import TEST_SECRET
+from tests.real_server import ROOT, real_server
 from tests.support import expect
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 # ---- production by default ------------------------------------------------------------------
 
@@ -105,48 +98,12 @@ def test_a_command_without_a_body_is_not_refused_for_its_content_type(api):
 # ---- request head size, on a real server ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env: dict[str, Any] = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "DATABASE_"))},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
-        "AUTH_JWT_SECRET": TEST_SECRET,
-        "ENVIRONMENT": "test",
-        "LOG_LEVEL": "WARNING",
-        "MAX_HEADER_BYTES": "16384",
-    }
-    with (tmp_path / "server.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
+    """A real server with `dissent serve`'s defaults (one worker per core) and a 16 KiB cap."""
+    database = f"sqlite:///{tmp_path / 'server.db'}"
+    with real_server(database, tmp_path / "server.log", MAX_HEADER_BYTES="16384") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def _raw_status(url: str, header_bytes: int) -> int | None:

@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx
 import pytest
 
 from app.migrations_state import upgrade
 from app.security import mint_token
 from tests.conftest import TEST_SECRET
+from tests.real_server import real_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi" / "openapi.json"
@@ -92,64 +88,14 @@ class Generated:
         return self.package.AuthenticatedClient(base_url=url, token=token, raise_on_unexpected_status=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m app.cli serve` on a free port, one worker, a migrated SQLite file, the test clock."""
     tmp = tmp_path_factory.mktemp("server")
     database = f"sqlite:///{tmp / 'contract.db'}"
     upgrade(database)
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "DATABASE_"))},
-        "DATABASE_URL": database,
-        "AUTH_JWT_SECRET": TEST_SECRET,
-        "ENVIRONMENT": "test",
-        "TEST_CLOCK_ENABLED": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-    log_path = tmp / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
-            time.sleep(0.1)
+    with real_server(database, tmp / "server.log", workers=1, TEST_CLOCK_ENABLED="true") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 class Flow:

@@ -16,7 +16,6 @@ import itertools
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ import sqlalchemy as sa
 
 from app.security import mint_token
 from tests.conftest import TEST_SECRET
+from tests.real_server import free_port
 from tests.support import rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +46,6 @@ REPLAY_SAMPLE = 25
 # The previous attempt is still being rolled back, or a commit lost a race: nothing was
 # stored, so the same key may be sent again.
 RETRYABLE = {(409, "idempotency_key_in_progress"), (409, "conflict")}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -77,7 +71,7 @@ class Server:
 
     def start(self) -> None:
         for _ in range(3):  # another process may take the free port before uvicorn binds it
-            port = _free_port()
+            port = free_port()
             with self._lock, self.log_path.open("ab") as log:
                 if self.closed:  # the test is over: start nothing it would leave behind
                     raise RuntimeError("the server was closed")
