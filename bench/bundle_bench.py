@@ -37,7 +37,15 @@ from pypdf import PdfReader
 from app.config import Settings
 from app.main import create_app
 from app.security import mint_token
-from bench.documents_bench import SECRET, Client, _submission, database, percentile
+from bench.documents_bench import (
+    SECRET,
+    Client,
+    database,
+    open_meeting,
+    percentile,
+    register_all,
+    written_form,
+)
 
 DAY = "2025-12-18"
 ATTACHMENTS, PAGES = 3, 20
@@ -67,54 +75,12 @@ def report_pdf(number: int, pages: int = PAGES) -> bytes:
 
 def seed(c: Client, client: TestClient, reports: list[bytes]) -> str:
     """An ended England meeting with a written dissent and the reports attached; its dissent id."""
-    child_ids = [
-        c.call(
-            "rs",
-            "record_system",
-            "POST",
-            "/v1/children",
-            {
-                "external_ref": uuid.uuid4().hex[:12],
-                "given_name": name,
-                "family_name": "Example",
-                "date_of_birth": "2019-05-14",
-            },
-        )["id"]
-        for name in ("Riley", "Sam")
-    ]
-    body = {
-        "meeting_type": "initial_conference",
-        "scheduled_start": f"{DAY}T10:00:00Z",
-        "chair_id": "chair-1",
-        "chair_name": "Sam Chair",
-        "child_ids": child_ids,
-    }
-    url = f"/v1/conferences/{c.call('rs', 'record_system', 'POST', '/v1/conferences', body)['id']}"
-    for person in ("prof-1", "prof-2", "prof-3"):
-        attendee = {
-            "person_id": person,
-            "name": person.title(),
-            "role_title": "Health visitor",
-            "agency": "NHS",
-            "kind": "professional",
-            "attended": True,
-        }
-        c.call("rs", "record_system", "POST", f"{url}/attendees", attendee)
-    c.call("chair-1", "chair", "POST", f"{url}/start")
-    reasons = {"subject": "registration", "reasons": "The risk is not shown by the evidence. " * 8}
-    dissent = c.call("prof-1", "professional", "POST", f"{url}/dissents", reasons)
-    for child_id in child_ids:
-        decision = {
-            "child_id": child_id,
-            "outcome": "register",
-            "categories": ["NEG"],
-            "plan_summary": "Weekly visits by the lead social worker. " * 5,
-        }
-        c.call("chair-1", "chair", "POST", f"{url}/decisions", decision)
+    url, child_ids, dissent = open_meeting(c)
+    register_all(c, url, child_ids, plan_summary="Weekly visits by the lead social worker. " * 5)
     c.call("chair-1", "chair", "POST", f"{url}/dissent-invitation")
     c.call("chair-1", "chair", "POST", f"{url}/end")
     c.call(
-        "prof-1", "professional", "POST", f"/v1/dissents/{dissent['id']}/written-submission", _submission()
+        "prof-1", "professional", "POST", f"/v1/dissents/{dissent['id']}/written-submission", written_form()
     )
     token = mint_token(SECRET, sub="rs", roles=["record_system"], authority=c.authority, name="Rs")
     for number, pdf in enumerate(reports, 1):

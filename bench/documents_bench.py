@@ -93,7 +93,7 @@ class Client:
         return r.json() if r.content else None
 
 
-def _submission() -> dict[str, Any]:
+def written_form() -> dict[str, Any]:
     return {
         "professional": {
             "name": "Pat Prof",
@@ -114,9 +114,9 @@ def _submission() -> dict[str, Any]:
     }
 
 
-def one_run(c: Client, timings: dict[str, list[float]]) -> None:
-    """A meeting with two children and two dissents, ended; one dissent taken to a decision.
-    Times the three step requests."""
+def open_meeting(c: Client) -> tuple[str, list[str], dict[str, Any]]:
+    """An England meeting with two children and three professionals, started, and prof-1's
+    dissent from registration: the meeting's URL, the children's ids and the dissent."""
     child_ids = [
         c.call(
             "rs",
@@ -132,68 +132,53 @@ def one_run(c: Client, timings: dict[str, list[float]]) -> None:
         )["id"]
         for name in ("Riley", "Sam")
     ]
-    conference = c.call(
-        "rs",
-        "record_system",
-        "POST",
-        "/v1/conferences",
-        {
-            "meeting_type": "initial_conference",
-            "scheduled_start": f"{DAY}T10:00:00Z",
-            "chair_id": "chair-1",
-            "chair_name": "Sam Chair",
-            "child_ids": child_ids,
-        },
-    )
-    url = f"/v1/conferences/{conference['id']}"
+    body = {
+        "meeting_type": "initial_conference",
+        "scheduled_start": f"{DAY}T10:00:00Z",
+        "chair_id": "chair-1",
+        "chair_name": "Sam Chair",
+        "child_ids": child_ids,
+    }
+    url = f"/v1/conferences/{c.call('rs', 'record_system', 'POST', '/v1/conferences', body)['id']}"
     for person in ("prof-1", "prof-2", "prof-3"):
-        c.call(
-            "rs",
-            "record_system",
-            "POST",
-            f"{url}/attendees",
-            {
-                "person_id": person,
-                "name": person.title(),
-                "role_title": "Health visitor",
-                "agency": "NHS",
-                "kind": "professional",
-                "attended": True,
-            },
-        )
+        attendee = {
+            "person_id": person,
+            "name": person.title(),
+            "role_title": "Health visitor",
+            "agency": "NHS",
+            "kind": "professional",
+            "attended": True,
+        }
+        c.call("rs", "record_system", "POST", f"{url}/attendees", attendee)
     c.call("chair-1", "chair", "POST", f"{url}/start")
-    dissent = c.call(
-        "prof-1",
-        "professional",
-        "POST",
-        f"{url}/dissents",
-        {
-            "subject": "registration",
-            "reasons": "The risk is not shown by the evidence. " * 8,
-        },
-    )
+    reasons = {"subject": "registration", "reasons": "The risk is not shown by the evidence. " * 8}
+    dissent = c.call("prof-1", "professional", "POST", f"{url}/dissents", reasons)
+    return url, child_ids, dissent
+
+
+def register_all(c: Client, url: str, child_ids: list[str], plan_summary: str | None = None) -> None:
+    for child_id in child_ids:
+        decision = {"child_id": child_id, "outcome": "register", "categories": ["NEG"]}
+        if plan_summary is not None:
+            decision["plan_summary"] = plan_summary
+        c.call("chair-1", "chair", "POST", f"{url}/decisions", decision)
+
+
+def one_run(c: Client, timings: dict[str, list[float]]) -> None:
+    """A meeting with two children and two dissents, ended; one dissent taken to a decision.
+    Times the three step requests."""
+    url, child_ids, dissent = open_meeting(c)
     c.call(
         "prof-2", "professional", "POST", f"{url}/dissents", {"subject": "plan", "reasons": "Plan too thin."}
     )
-    for child_id in child_ids:
-        c.call(
-            "chair-1",
-            "chair",
-            "POST",
-            f"{url}/decisions",
-            {
-                "child_id": child_id,
-                "outcome": "register",
-                "categories": ["NEG"],
-            },
-        )
+    register_all(c, url, child_ids)
     c.call("chair-1", "chair", "POST", f"{url}/dissent-invitation")
     started = time.perf_counter()
     c.call("chair-1", "chair", "POST", f"{url}/end")
     timings["end"].append(time.perf_counter() - started)
     started = time.perf_counter()
     c.call(
-        "prof-1", "professional", "POST", f"/v1/dissents/{dissent['id']}/written-submission", _submission()
+        "prof-1", "professional", "POST", f"/v1/dissents/{dissent['id']}/written-submission", written_form()
     )
     timings["written-submission"].append(time.perf_counter() - started)
     c.call(
