@@ -292,16 +292,7 @@ async def record_appeal_rights_explained(ctx: Ctx, conference_id: uuid.UUID) -> 
     conference = await load_for_chair(ctx, conference_id)
     appeal_rules.check_available((await procedure_of(ctx, conference)).appeals)
     rules.require_in_progress(conference.status, "the explanation of appeal rights can be recorded")
-    if conference.appeal_rights_explained_at is None:
-        conference.appeal_rights_explained_at = ctx.now
-        touch(ctx, conference)
-        await record_change(
-            ctx,
-            event_type="conference.appeal_rights_explained",
-            entity_kind="conference",
-            entity_id=conference.id,
-        )
-    return conference
+    return await _confirm_once(ctx, conference, "appeal_rights_explained")
 
 
 async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Conference:
@@ -314,14 +305,17 @@ async def record_participants_advised(ctx: Ctx, conference_id: uuid.UUID) -> Con
             code="not_in_procedure",
         )
     rules.require_in_progress(conference.status, "the advice to participants can be recorded")
-    if conference.participants_advised_at is None:
-        conference.participants_advised_at = ctx.now
+    return await _confirm_once(ctx, conference, "participants_advised")
+
+
+async def _confirm_once(ctx: Ctx, conference: Conference, confirmation: str) -> Conference:
+    """Record the chair's confirmation (its `<confirmation>_at` column and event) the first
+    time; sent again, it changes nothing."""
+    if getattr(conference, f"{confirmation}_at") is None:
+        setattr(conference, f"{confirmation}_at", ctx.now)
         touch(ctx, conference)
         await record_change(
-            ctx,
-            event_type="conference.participants_advised",
-            entity_kind="conference",
-            entity_id=conference.id,
+            ctx, event_type=f"conference.{confirmation}", entity_kind="conference", entity_id=conference.id
         )
     return conference
 
