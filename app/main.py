@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
@@ -19,7 +16,6 @@ from app.content_type import require_json_body
 from app.context import AuthorityCache
 from app.db import Database
 from app.deps import limit_costly
-from app.documents import render
 from app.idempotency import IdempotentReplay, idempotency, replay_response
 from app.middleware import BodyLimit, RequestMiddleware
 from app.models.attachment import MAX_ATTACHMENT_BYTES, MAX_UPLOAD_BODY_BYTES
@@ -65,13 +61,6 @@ guidance `text/html`, by `Accept`.
 """
 
 
-async def _warm_renderer() -> None:
-    try:
-        await anyio.to_thread.run_sync(render.warm_up)
-    except Exception:  # a broken renderer shows on the first document; start-up goes on
-        logging.getLogger(__name__).exception("warming the document renderer failed")
-
-
 # The attachment upload's own body limit: the file's 10 MiB and the multipart framing.
 UPLOAD_LIMIT = BodyLimit(
     method="POST",
@@ -94,14 +83,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings)
-        # Off the event loop and without holding up start-up: the first document then renders
-        # at full speed. Tests skip it (each test's app would pay for it).
-        warming = None if settings.environment == "test" else asyncio.create_task(_warm_renderer())
+        # The document renderer (WeasyPrint, Pango, fonts: about 27 MB) is not loaded here:
+        # the worker renders issued documents' PDFs, and an API process loads it only when a
+        # request asks it for a PDF (a review bundle, or a document not rendered yet).
         try:
             yield
         finally:
-            if warming is not None:
-                await warming
             await app.state.db.dispose()
 
     app = FastAPI(

@@ -7,6 +7,9 @@ nothing reachable from its catalogue is JavaScript (a `/JavaScript` names tree, 
 entry or a `/S /JavaScript` action, wherever it hangs: the open action, document, page or
 annotation actions, form fields). Both functions are blocking and CPU-bound: async callers
 run them on a worker thread.
+
+pypdf is imported by the functions that use it, not with the module: it adds about 17 MB to
+every API worker, and only attachments and the review bundle need it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PyPdfError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+from typing import TYPE_CHECKING, Any
 
 from app.errors import DomainError
+
+if TYPE_CHECKING:
+    from pypdf.generic import DictionaryObject
 
 log = logging.getLogger(__name__)
 PDF_MAGIC = b"%PDF-"
@@ -42,6 +44,8 @@ def _refuse(code: str, detail: str, status: int = 422) -> DomainError:
 def _has_javascript(root: DictionaryObject) -> bool:
     """Walk every dictionary and array reachable from the catalogue (streams' dictionaries,
     never their data) looking for a JavaScript action or a JavaScript names tree."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
     names = root.get("/Names")
     if isinstance(names, IndirectObject):
         names = names.get_object()
@@ -74,6 +78,10 @@ def _has_javascript(root: DictionaryObject) -> bool:
 
 def inspect_pdf(data: bytes) -> PdfFacts:
     """The attachment's facts if it is an acceptable PDF; a refusal with its code otherwise."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import DictionaryObject
+
     if not data.startswith(PDF_MAGIC):
         raise _refuse("attachment_not_pdf", "the file is not a PDF (by its content)", status=415)
     try:
@@ -101,6 +109,8 @@ def append_pages(document: bytes, attachments: Sequence[bytes]) -> bytes:
     title); attachments bring their pages only (no outlines, forms or names)."""
     if not attachments:
         return document
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
     for data in attachments:
         writer.append(PdfReader(io.BytesIO(data)), import_outline=False)

@@ -162,12 +162,6 @@ def html_to_pdf(html: str, *, title: str, lang: str) -> bytes:
     return pdf
 
 
-def warm_up() -> None:
-    """Load WeasyPrint, Pango and the packaged fonts by rendering a page: the first render in
-    a process costs seconds, which the first issued document should not pay."""
-    html_to_pdf('<!DOCTYPE html><html lang="en"><title>-</title><p>-</p></html>', title="-", lang="en")
-
-
 async def render_pdf(html: str, *, title: str, lang: str) -> bytes:
     """`html_to_pdf` on a worker thread, off the event loop."""
     result: bytes = await anyio.to_thread.run_sync(partial(html_to_pdf, html, title=title, lang=lang))
@@ -182,5 +176,4 @@ __all__ = [
     "render_pdf",
     "template_exists",
     "template_version",
-    "warm_up",
 ]
