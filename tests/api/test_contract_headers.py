@@ -11,6 +11,7 @@ import pytest
 
 from app import idempotency
 from app.routers.contract import ETAG, IF_MATCH
+from tests.api.test_appeals import body as appeal_body
 from tests.pdf_samples import make_pdf
 from tests.support import Api, Caller, Meeting, dissent_letter, expect, make_meeting
 
@@ -47,12 +48,7 @@ def world(api: Api) -> dict[str, Any]:
     m.decide_all("register")
     m.confirm_all()
     m.end()
-    appeal = {
-        "conference_id": m.conference_id,
-        "child_id": m.child_ids[0],
-        "appellant": {"name": "Pat Parent", "relationship": "parent"},
-        "grounds": "We were not told what the worries were",
-    }
+    appeal = appeal_body(m, name="Pat Parent", grounds="We were not told what the worries were")
     lodged = expect(m.record.post("/v1/appeals", json=appeal), 201)
     hook = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "secret": "s" * 32}
     webhook = expect(m.admin.post("/v1/webhooks", json=hook), 201)

@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from app.config import Settings
 from app.db import Database
 from app.services.document_renditions import render_pending
+from tests.api.test_appeals import lodge
 from tests.support import (
     FORM_PROFESSIONAL,
     Api,
@@ -231,13 +232,7 @@ def test_appeal_and_its_response_issue_documents(api: Api) -> None:
     m = begin(api, REGISTRATION)
     end(m)
     api.set_clock(f"{DAY}T15:00:00Z")
-    body = {
-        "conference_id": m.conference_id,
-        "child_id": m.child_ids[0],
-        "appellant": {"name": "Jo Parent", "relationship": "parent"},
-        "grounds": "We do not agree that the risk is high enough.",
-    }
-    appeal = expect(m.record.post("/v1/appeals", json=body), 201)
+    appeal = lodge(m, name="Jo Parent", grounds="We do not agree that the risk is high enough.")
     response = {"outcome": "decision_confirmed", "response_text": "We looked again at the decision."}
     expect(m.chair.post(f"/v1/appeals/{appeal['id']}/response", json=response), 200)
     items = listing(m.chair, f"/v1/appeals/{appeal['id']}/documents")

@@ -50,6 +50,7 @@ from app.db import sync_url
 from app.main import create_app
 from app.migrations_state import upgrade
 from app.security import mint_token
+from tests.api.test_appeals import lodge
 from tests.conftest import TEST_SECRET, _scratch_dir
 from tests.support import Api, expect, make_meeting
 
@@ -260,13 +261,7 @@ def _seed(api: Api) -> dict[str, list[str]]:
     ended.decide_all("register")
     ended.confirm_all()
     ended.end()
-    appeal = {
-        "conference_id": ended.conference_id,
-        "child_id": ended.child_ids[0],
-        "appellant": {"name": "Pat Parent", "relationship": "parent"},
-        "grounds": "We were not told what the worries were",
-    }
-    lodged = expect(ended.record.post("/v1/appeals", json=appeal), 201)
+    lodged = lodge(ended, name="Pat Parent", grounds="We were not told what the worries were")
     meetings = (scheduled, running, ended)
     return {
         "children": [c for m in meetings for c in m.child_ids],
